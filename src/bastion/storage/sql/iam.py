@@ -1,0 +1,690 @@
+"""IamRepository over SQLAlchemy Core, shared by SQLite and PostgreSQL.
+
+Each method is one transaction. Writes that depend on a parent row lock it first (``FOR SHARE`` to add
+children, ``FOR UPDATE`` to change or delete the parent) so that, on PostgreSQL's READ COMMITTED, a
+child can never be added to a parent that a concurrent transaction is deleting, and a delete sees every
+child committed before it. Locks are always taken owner, then policy, then the generation row, so two
+transactions cannot wait on each other. SQLite ignores the row locks: its writes are serialised anyway.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias, TypeVar
+
+from sqlalchemy import ColumnElement, Row, Select, Table, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bastion.storage.interfaces import (
+    AccessKey,
+    AlreadyExists,
+    DeleteConflict,
+    InlinePolicy,
+    ManagedPolicy,
+    NotFound,
+    OwnerKind,
+    Page,
+    PolicyAttachment,
+    PolicyVersion,
+    Role,
+    Tag,
+    User,
+)
+from bastion.storage.paging import check_limit, decode_marker, encode_marker
+from bastion.storage.sql.engine import Database
+from bastion.storage.sql.meta import bump_in
+from bastion.storage.sql.tables import (
+    access_keys,
+    managed_policies,
+    policy_versions,
+    role_inline_policies,
+    role_policy_attachments,
+    roles,
+    user_inline_policies,
+    user_policy_attachments,
+    users,
+)
+from bastion.storage.values import arn_account, check_status, merge_tags, name_key, remove_tags, utc
+
+_Lock = Literal["share", "update"]
+# A result row of any shape; its attributes are the selected column names. Written for SQLAlchemy 2.1's
+# variadic generics; kept out of runtime evaluation so that 2.0 imports this module too.
+_Row: TypeAlias = "Row[*tuple[Any, ...]]"
+_R = TypeVar("_R")
+_S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
+
+
+@dataclass(frozen=True, slots=True)
+class _Owner:
+    """Where a role's or a user's rows live."""
+
+    kind: OwnerKind
+    table: Table
+    id_column: str
+    inline: Table
+    attachments: Table
+
+    @property
+    def id(self) -> ColumnElement[str]:
+        return self.table.c[self.id_column]
+
+
+_OWNERS: dict[OwnerKind, _Owner] = {
+    "role": _Owner("role", roles, "role_id", role_inline_policies, role_policy_attachments),
+    "user": _Owner("user", users, "user_id", user_inline_policies, user_policy_attachments),
+}
+
+
+def _tags_in(tags: Sequence[Tag]) -> str:
+    return json.dumps([[t.key, t.value] for t in tags], separators=(",", ":"))
+
+
+def _tags_out(stored: str) -> tuple[Tag, ...]:
+    return tuple(Tag(k, v) for k, v in json.loads(stored))
+
+
+def _locked(query: _S, lock: _Lock | None) -> _S:
+    if lock is None:
+        return query
+    return query.with_for_update(read=lock == "share")
+
+
+def _role(row: _Row) -> Role:
+    return Role(
+        role_id=row.role_id,
+        name=row.name,
+        path=row.path,
+        arn=row.arn,
+        trust_policy=row.trust_policy,
+        created=row.created,
+        description=row.description,
+        max_session_duration=row.max_session_duration,
+        tags=_tags_out(row.tags),
+    )
+
+
+def _user(row: _Row) -> User:
+    return User(
+        user_id=row.user_id,
+        name=row.name,
+        path=row.path,
+        arn=row.arn,
+        created=row.created,
+        tags=_tags_out(row.tags),
+    )
+
+
+def _policy(row: _Row) -> ManagedPolicy:
+    return ManagedPolicy(
+        policy_id=row.policy_id,
+        name=row.name,
+        path=row.path,
+        arn=row.arn,
+        default_version_id=row.default_version_id,
+        created=row.created,
+        updated=row.updated,
+        description=row.description,
+        attachment_count=row.attachment_count,
+        tags=_tags_out(row.tags),
+    )
+
+
+def _policy_select() -> Select[*tuple[Any, ...]]:
+    """Managed policies with their attachment count, derived so it can never drift."""
+    mp = managed_policies
+    # correlate(mp) only: callers join an attachment table too, which must not leak into the counts.
+    counts = [
+        select(func.count())
+        .select_from(t)
+        .where(t.c.policy_id == mp.c.policy_id)
+        .correlate(mp)
+        .scalar_subquery()
+        for t in (role_policy_attachments, user_policy_attachments)
+    ]
+    return select(mp, (counts[0] + counts[1]).label("attachment_count"))
+
+
+def _path_filter(path_column: ColumnElement[str], prefix: str) -> ColumnElement[bool] | None:
+    # substr rather than LIKE: LIKE ignores ASCII case on SQLite, and paths are case-sensitive.
+    if not prefix:
+        return None
+    return func.substr(path_column, 1, len(prefix)) == prefix
+
+
+class SqlIamRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- helpers ---------------------------------------------------------------------------------------
+
+    def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
+        """INSERT with ON CONFLICT support (same API on both dialects, different SQL)."""
+        return (postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert)(table)
+
+    async def _owner_id(self, conn: AsyncConnection, owner: _Owner, name: str, lock: _Lock | None) -> str:
+        query = _locked(select(owner.id).where(owner.table.c.name_key == name_key(name)), lock)
+        found = await conn.scalar(query)
+        if found is None:
+            raise NotFound(f"{owner.kind} {name} does not exist")
+        return str(found)
+
+    async def _policy_row(self, conn: AsyncConnection, arn: str, lock: _Lock | None) -> _Row:
+        mp = managed_policies
+        query = _locked(
+            select(mp.c.policy_id, mp.c.arn, mp.c.default_version_id).where(mp.c.arn_key == arn.lower()), lock
+        )
+        row = (await conn.execute(query)).first()
+        if row is None:
+            raise NotFound(f"policy {arn} does not exist")
+        return row
+
+    async def _insert_unique(self, conn: AsyncConnection, table: Table, what: str, **values: Any) -> None:
+        try:
+            await conn.execute(insert(table).values(**values))
+        except IntegrityError:
+            # Any parent row was checked (and locked) first, so only a unique key can have failed.
+            raise AlreadyExists(f"{what} already exists") from None
+
+    async def _update_one(self, table: Table, where: ColumnElement[bool], what: str, **values: Any) -> None:
+        async with self._db.write() as conn:
+            result = await conn.execute(update(table).where(where).values(**values))
+            if result.rowcount == 0:
+                raise NotFound(f"{what} does not exist")
+            await bump_in(conn)
+
+    async def _list_named(
+        self,
+        table: Table,
+        listing: str,
+        to_record: Callable[[_Row], _R],
+        path_prefix: str,
+        marker: str | None,
+        limit: int,
+    ) -> Page[_R]:
+        check_limit(limit)
+        query = select(table).order_by(table.c.name_key).limit(limit + 1)
+        path_filter = _path_filter(table.c.path, path_prefix)
+        if path_filter is not None:
+            query = query.where(path_filter)
+        if marker is not None:
+            (after,) = decode_marker(listing, marker, 1)
+            query = query.where(table.c.name_key > after)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        next_marker = encode_marker(listing, rows[limit - 1].name_key) if len(rows) > limit else None
+        return Page([to_record(r) for r in rows[:limit]], next_marker)
+
+    async def _retag(
+        self, owner: _Owner, name: str, change: Callable[[tuple[Tag, ...]], tuple[Tag, ...]]
+    ) -> None:
+        table = owner.table
+        async with self._db.write() as conn:
+            row = (
+                await conn.execute(
+                    select(owner.id, table.c.tags).where(table.c.name_key == name_key(name)).with_for_update()
+                )
+            ).first()
+            if row is None:
+                raise NotFound(f"{owner.kind} {name} does not exist")
+            new_tags = _tags_in(change(_tags_out(row.tags)))
+            await conn.execute(update(table).where(owner.id == row[0]).values(tags=new_tags))
+            await bump_in(conn)
+
+    async def _delete_owner(self, owner: _Owner, name: str) -> None:
+        async with self._db.write() as conn:
+            owner_id = await self._owner_id(conn, owner, name, "update")
+            dependents = [owner.inline, owner.attachments] + ([access_keys] if owner.kind == "user" else [])
+            for table in dependents:
+                held = await conn.scalar(
+                    select(func.count()).select_from(table).where(table.c[owner.id_column] == owner_id)
+                )
+                if held:
+                    raise DeleteConflict(f"{owner.kind} {name} still has {table.name.replace('_', ' ')}")
+            await conn.execute(delete(owner.table).where(owner.id == owner_id))
+            await bump_in(conn)
+
+    # -- roles -----------------------------------------------------------------------------------------
+
+    async def create_role(self, role: Role) -> None:
+        async with self._db.write() as conn:
+            await self._insert_unique(
+                conn,
+                roles,
+                f"role {role.name}",
+                role_id=role.role_id,
+                name=role.name,
+                name_key=name_key(role.name),
+                path=role.path,
+                arn=role.arn,
+                trust_policy=role.trust_policy,
+                description=role.description,
+                max_session_duration=role.max_session_duration,
+                tags=_tags_in(role.tags),
+                created=utc(role.created),
+            )
+            await bump_in(conn)
+
+    async def get_role(self, name: str) -> Role | None:
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(roles).where(roles.c.name_key == name_key(name)))).first()
+        return None if row is None else _role(row)
+
+    async def list_roles(self, path_prefix: str, marker: str | None, limit: int) -> Page[Role]:
+        return await self._list_named(roles, "roles", _role, path_prefix, marker, limit)
+
+    async def update_role_trust_policy(self, name: str, document: str) -> None:
+        await self._update_one(
+            roles, roles.c.name_key == name_key(name), f"role {name}", trust_policy=document
+        )
+
+    async def update_role(self, name: str, description: str | None, max_session_duration: int | None) -> None:
+        values: dict[str, Any] = {}
+        if description is not None:
+            values["description"] = description
+        if max_session_duration is not None:
+            values["max_session_duration"] = max_session_duration
+        # With nothing to change, rewrite the key: still one statement that proves the role exists.
+        values = values or {"name_key": roles.c.name_key}
+        await self._update_one(roles, roles.c.name_key == name_key(name), f"role {name}", **values)
+
+    async def delete_role(self, name: str) -> None:
+        await self._delete_owner(_OWNERS["role"], name)
+
+    async def tag_role(self, name: str, tags: Sequence[Tag]) -> None:
+        await self._retag(_OWNERS["role"], name, lambda cur: merge_tags(cur, tags, ignore_case=True))
+
+    async def untag_role(self, name: str, keys: Sequence[str]) -> None:
+        await self._retag(_OWNERS["role"], name, lambda cur: remove_tags(cur, keys, ignore_case=True))
+
+    # -- users -----------------------------------------------------------------------------------------
+
+    async def create_user(self, user: User) -> None:
+        async with self._db.write() as conn:
+            await self._insert_unique(
+                conn,
+                users,
+                f"user {user.name}",
+                user_id=user.user_id,
+                name=user.name,
+                name_key=name_key(user.name),
+                path=user.path,
+                arn=user.arn,
+                tags=_tags_in(user.tags),
+                created=utc(user.created),
+            )
+            await bump_in(conn)
+
+    async def get_user(self, name: str) -> User | None:
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(users).where(users.c.name_key == name_key(name)))).first()
+        return None if row is None else _user(row)
+
+    async def list_users(self, path_prefix: str, marker: str | None, limit: int) -> Page[User]:
+        return await self._list_named(users, "users", _user, path_prefix, marker, limit)
+
+    async def delete_user(self, name: str) -> None:
+        await self._delete_owner(_OWNERS["user"], name)
+
+    async def tag_user(self, name: str, tags: Sequence[Tag]) -> None:
+        await self._retag(_OWNERS["user"], name, lambda cur: merge_tags(cur, tags, ignore_case=True))
+
+    async def untag_user(self, name: str, keys: Sequence[str]) -> None:
+        await self._retag(_OWNERS["user"], name, lambda cur: remove_tags(cur, keys, ignore_case=True))
+
+    # -- inline policies -------------------------------------------------------------------------------
+
+    async def put_inline_policy(self, policy: InlinePolicy) -> None:
+        owner = _OWNERS[policy.owner_kind]
+        async with self._db.write() as conn:
+            owner_id = await self._owner_id(conn, owner, policy.owner_name, "share")
+            stmt = self._insert(owner.inline).values(
+                {
+                    owner.id_column: owner_id,
+                    "name_key": name_key(policy.policy_name),
+                    "name": policy.policy_name,
+                    "document": policy.document,
+                }
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[owner.id_column, "name_key"],
+                set_={"name": stmt.excluded.name, "document": stmt.excluded.document},
+            )
+            await conn.execute(stmt)
+            await bump_in(conn)
+
+    async def get_inline_policy(self, owner_kind: OwnerKind, owner: str, name: str) -> InlinePolicy | None:
+        o = _OWNERS[owner_kind]
+        query = (
+            select(o.table.c.name.label("owner_name"), o.inline.c.name, o.inline.c.document)
+            .select_from(o.table.join(o.inline, o.inline.c[o.id_column] == o.id))
+            .where(o.table.c.name_key == name_key(owner), o.inline.c.name_key == name_key(name))
+        )
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else InlinePolicy(owner_kind, row.owner_name, row.name, row.document)
+
+    async def list_inline_policies(self, owner_kind: OwnerKind, owner: str) -> Sequence[InlinePolicy]:
+        o = _OWNERS[owner_kind]
+        # One outer join answers both "does the owner exist" and "what does it hold", in one snapshot.
+        query = (
+            select(o.table.c.name.label("owner_name"), o.inline.c.name, o.inline.c.document)
+            .select_from(o.table.outerjoin(o.inline, o.inline.c[o.id_column] == o.id))
+            .where(o.table.c.name_key == name_key(owner))
+            .order_by(o.inline.c.name_key)
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        if not rows:
+            raise NotFound(f"{owner_kind} {owner} does not exist")
+        return [
+            InlinePolicy(owner_kind, r.owner_name, r.name, r.document) for r in rows if r.name is not None
+        ]
+
+    async def delete_inline_policy(self, owner_kind: OwnerKind, owner: str, name: str) -> None:
+        o = _OWNERS[owner_kind]
+        owner_id = select(o.id).where(o.table.c.name_key == name_key(owner)).scalar_subquery()
+        where = (o.inline.c[o.id_column] == owner_id) & (o.inline.c.name_key == name_key(name))
+        async with self._db.write() as conn:
+            if (await conn.execute(delete(o.inline).where(where))).rowcount == 0:
+                raise NotFound(f"{owner_kind} {owner} has no inline policy {name}")
+            await bump_in(conn)
+
+    # -- managed policies ------------------------------------------------------------------------------
+
+    async def create_managed_policy(self, policy: ManagedPolicy, first_version: PolicyVersion) -> None:
+        if first_version.version_id != policy.default_version_id or first_version.policy_arn != policy.arn:
+            raise ValueError("the first version must carry the policy's ARN and default version id")
+        account = arn_account(policy.arn)
+        async with self._db.write() as conn:
+            await self._insert_unique(
+                conn,
+                managed_policies,
+                f"policy {policy.name}",
+                policy_id=policy.policy_id,
+                account=account,
+                name=policy.name,
+                name_key=name_key(policy.name),
+                path=policy.path,
+                arn=policy.arn,
+                arn_key=policy.arn.lower(),
+                description=policy.description,
+                default_version_id=policy.default_version_id,
+                tags=_tags_in(policy.tags),
+                created=utc(policy.created),
+                updated=utc(policy.updated),
+            )
+            await conn.execute(
+                insert(policy_versions).values(
+                    policy_id=policy.policy_id,
+                    version_id=first_version.version_id,
+                    seq=1,
+                    document=first_version.document,
+                    created=utc(first_version.created),
+                )
+            )
+            await bump_in(conn)
+
+    async def get_managed_policy(self, arn: str) -> ManagedPolicy | None:
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(_policy_select().where(managed_policies.c.arn_key == arn.lower()))
+            ).first()
+        return None if row is None else _policy(row)
+
+    async def list_managed_policies(
+        self, path_prefix: str, marker: str | None, limit: int
+    ) -> Page[ManagedPolicy]:
+        check_limit(limit)
+        mp = managed_policies
+        # Names are unique per account only, so the ARN breaks ties and keeps the order total.
+        query = _policy_select().order_by(mp.c.name_key, mp.c.arn_key).limit(limit + 1)
+        path_filter = _path_filter(mp.c.path, path_prefix)
+        if path_filter is not None:
+            query = query.where(path_filter)
+        if marker is not None:
+            after_name, after_arn = decode_marker("policies", marker, 2)
+            query = query.where(
+                (mp.c.name_key > after_name) | ((mp.c.name_key == after_name) & (mp.c.arn_key > after_arn))
+            )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        next_marker = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_marker = encode_marker("policies", last.name_key, last.arn_key)
+        return Page([_policy(r) for r in rows[:limit]], next_marker)
+
+    async def delete_managed_policy(self, arn: str) -> None:
+        async with self._db.write() as conn:
+            policy_id = (await self._policy_row(conn, arn, "update")).policy_id
+            for table in (role_policy_attachments, user_policy_attachments):
+                if await conn.scalar(
+                    select(func.count()).select_from(table).where(table.c.policy_id == policy_id)
+                ):
+                    raise DeleteConflict(f"policy {arn} is still attached")
+            await conn.execute(delete(policy_versions).where(policy_versions.c.policy_id == policy_id))
+            await conn.execute(delete(managed_policies).where(managed_policies.c.policy_id == policy_id))
+            await bump_in(conn)
+
+    async def add_policy_version(self, version: PolicyVersion, make_default: bool) -> None:
+        pv = policy_versions
+        async with self._db.write() as conn:
+            policy_id = (await self._policy_row(conn, version.policy_arn, "update")).policy_id
+            seq = await conn.scalar(
+                select(func.coalesce(func.max(pv.c.seq), 0) + 1).where(pv.c.policy_id == policy_id)
+            )
+            await self._insert_unique(
+                conn,
+                pv,
+                f"version {version.version_id} of {version.policy_arn}",
+                policy_id=policy_id,
+                version_id=version.version_id,
+                seq=seq,
+                document=version.document,
+                created=utc(version.created),
+            )
+            changes: dict[str, Any] = {"updated": utc(version.created)}
+            if make_default:
+                changes["default_version_id"] = version.version_id
+            await conn.execute(
+                update(managed_policies).where(managed_policies.c.policy_id == policy_id).values(changes)
+            )
+            await bump_in(conn)
+
+    async def get_policy_version(self, arn: str, version_id: str) -> PolicyVersion | None:
+        mp, pv = managed_policies, policy_versions
+        query = (
+            select(mp.c.arn, mp.c.default_version_id, pv.c.version_id, pv.c.document, pv.c.created)
+            .select_from(mp.join(pv, pv.c.policy_id == mp.c.policy_id))
+            .where(mp.c.arn_key == arn.lower(), pv.c.version_id == version_id)
+        )
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _version(row)
+
+    async def list_policy_versions(self, arn: str) -> Sequence[PolicyVersion]:
+        mp, pv = managed_policies, policy_versions
+        query = (
+            select(mp.c.arn, mp.c.default_version_id, pv.c.version_id, pv.c.document, pv.c.created)
+            .select_from(mp.outerjoin(pv, pv.c.policy_id == mp.c.policy_id))
+            .where(mp.c.arn_key == arn.lower())
+            .order_by(pv.c.seq)
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        if not rows:
+            raise NotFound(f"policy {arn} does not exist")
+        return [_version(r) for r in rows if r.version_id is not None]
+
+    async def delete_policy_version(self, arn: str, version_id: str) -> None:
+        pv = policy_versions
+        async with self._db.write() as conn:
+            policy = await self._policy_row(conn, arn, "update")
+            if version_id == policy.default_version_id:
+                raise DeleteConflict(f"version {version_id} is the default version of {arn}")
+            result = await conn.execute(
+                delete(pv).where(pv.c.policy_id == policy.policy_id, pv.c.version_id == version_id)
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"policy {arn} has no version {version_id}")
+            await bump_in(conn)
+
+    async def set_default_policy_version(self, arn: str, version_id: str) -> None:
+        pv, mp = policy_versions, managed_policies
+        async with self._db.write() as conn:
+            policy_id = (await self._policy_row(conn, arn, "update")).policy_id
+            exists = await conn.scalar(
+                select(pv.c.seq).where(pv.c.policy_id == policy_id, pv.c.version_id == version_id)
+            )
+            if exists is None:
+                raise NotFound(f"policy {arn} has no version {version_id}")
+            await conn.execute(
+                update(mp).where(mp.c.policy_id == policy_id).values(default_version_id=version_id)
+            )
+            await bump_in(conn)
+
+    async def tag_managed_policy(self, arn: str, tags: Sequence[Tag]) -> None:
+        await self._retag_policy(arn, lambda cur: merge_tags(cur, tags, ignore_case=False))
+
+    async def untag_managed_policy(self, arn: str, keys: Sequence[str]) -> None:
+        await self._retag_policy(arn, lambda cur: remove_tags(cur, keys, ignore_case=False))
+
+    async def _retag_policy(self, arn: str, change: Callable[[tuple[Tag, ...]], tuple[Tag, ...]]) -> None:
+        mp = managed_policies
+        async with self._db.write() as conn:
+            query = select(mp.c.policy_id, mp.c.tags).where(mp.c.arn_key == arn.lower()).with_for_update()
+            row = (await conn.execute(query)).first()
+            if row is None:
+                raise NotFound(f"policy {arn} does not exist")
+            new_tags = _tags_in(change(_tags_out(row.tags)))
+            await conn.execute(update(mp).where(mp.c.policy_id == row.policy_id).values(tags=new_tags))
+            await bump_in(conn)
+
+    # -- attachments -----------------------------------------------------------------------------------
+
+    async def attach_policy(self, owner_kind: OwnerKind, owner: str, policy_arn: str) -> None:
+        o = _OWNERS[owner_kind]
+        async with self._db.write() as conn:
+            owner_id = await self._owner_id(conn, o, owner, "share")
+            policy_id = (await self._policy_row(conn, policy_arn, "share")).policy_id
+            stmt = self._insert(o.attachments).values({o.id_column: owner_id, "policy_id": policy_id})
+            await conn.execute(stmt.on_conflict_do_nothing(index_elements=[o.id_column, "policy_id"]))
+            await bump_in(conn)
+
+    async def detach_policy(self, owner_kind: OwnerKind, owner: str, policy_arn: str) -> None:
+        o, mp = _OWNERS[owner_kind], managed_policies
+        owner_id = select(o.id).where(o.table.c.name_key == name_key(owner)).scalar_subquery()
+        policy_id = select(mp.c.policy_id).where(mp.c.arn_key == policy_arn.lower()).scalar_subquery()
+        where = (o.attachments.c[o.id_column] == owner_id) & (o.attachments.c.policy_id == policy_id)
+        async with self._db.write() as conn:
+            if (await conn.execute(delete(o.attachments).where(where))).rowcount == 0:
+                raise NotFound(f"policy {policy_arn} is not attached to {owner_kind} {owner}")
+            await bump_in(conn)
+
+    async def list_attached_policies(self, owner_kind: OwnerKind, owner: str) -> Sequence[ManagedPolicy]:
+        o, mp = _OWNERS[owner_kind], managed_policies
+        async with self._db.read() as conn:
+            owner_id = await self._owner_id(conn, o, owner, None)
+            query = (
+                _policy_select()
+                .join(o.attachments, o.attachments.c.policy_id == mp.c.policy_id)
+                .where(o.attachments.c[o.id_column] == owner_id)
+                .order_by(mp.c.name_key, mp.c.arn_key)
+            )
+            rows = (await conn.execute(query)).all()
+        return [_policy(r) for r in rows]
+
+    async def list_entities_for_policy(self, policy_arn: str) -> Sequence[PolicyAttachment]:
+        found: list[PolicyAttachment] = []
+        async with self._db.read() as conn:
+            policy = await self._policy_row(conn, policy_arn, None)
+            for o in _OWNERS.values():
+                query = (
+                    select(o.table.c.name)
+                    .join(o.attachments, o.attachments.c[o.id_column] == o.id)
+                    .where(o.attachments.c.policy_id == policy.policy_id)
+                    .order_by(o.table.c.name_key)
+                )
+                found += [PolicyAttachment(o.kind, name, policy.arn) for name in (await conn.scalars(query))]
+        return found
+
+    # -- access keys -----------------------------------------------------------------------------------
+
+    async def create_access_key(self, key: AccessKey) -> None:
+        check_status(key.status)
+        async with self._db.write() as conn:
+            user_id = await self._owner_id(conn, _OWNERS["user"], key.user_name, "share")
+            await self._insert_unique(
+                conn,
+                access_keys,
+                f"access key {key.access_key_id}",
+                access_key_id=key.access_key_id,
+                user_id=user_id,
+                sealed_secret=bytes(key.sealed_secret),
+                status=key.status,
+                created=utc(key.created),
+            )
+            await bump_in(conn)
+
+    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
+        query = _access_key_select().where(access_keys.c.access_key_id == access_key_id)
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _access_key(row)
+
+    async def list_access_keys(self, user_name: str) -> Sequence[AccessKey]:
+        async with self._db.read() as conn:
+            user_id = await self._owner_id(conn, _OWNERS["user"], user_name, None)
+            query = (
+                _access_key_select()
+                .where(access_keys.c.user_id == user_id)
+                .order_by(access_keys.c.created, access_keys.c.access_key_id)
+            )
+            rows = (await conn.execute(query)).all()
+        return [_access_key(r) for r in rows]
+
+    async def update_access_key_status(
+        self, access_key_id: str, status: Literal["Active", "Inactive"]
+    ) -> None:
+        check_status(status)
+        where = access_keys.c.access_key_id == access_key_id
+        await self._update_one(access_keys, where, f"access key {access_key_id}", status=status)
+
+    async def delete_access_key(self, access_key_id: str) -> None:
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                delete(access_keys).where(access_keys.c.access_key_id == access_key_id)
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"access key {access_key_id} does not exist")
+            await bump_in(conn)
+
+
+def _version(row: _Row) -> PolicyVersion:
+    return PolicyVersion(
+        policy_arn=row.arn,
+        version_id=row.version_id,
+        document=row.document,
+        created=row.created,
+        is_default=row.version_id == row.default_version_id,
+    )
+
+
+def _access_key_select() -> Select[*tuple[Any, ...]]:
+    return select(access_keys, users.c.name.label("user_name")).join(
+        users, users.c.user_id == access_keys.c.user_id
+    )
+
+
+def _access_key(row: _Row) -> AccessKey:
+    return AccessKey(
+        access_key_id=row.access_key_id,
+        user_name=row.user_name,
+        sealed_secret=bytes(row.sealed_secret),
+        status=row.status,
+        created=row.created,
+    )
