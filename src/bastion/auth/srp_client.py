@@ -96,8 +96,12 @@ def password_claim_signature(
         algorithm=hashes.SHA256(), length=16, salt=_signed_bytes(u), info=b"Caldera Derived Key"
     ).derive(_signed_bytes(big_s))
     mac = hmac.HMAC(key, hashes.SHA256())
-    for part in (pool_name.encode(), user_id_for_srp.encode(), base64.b64decode(secret_block_b64),
-                 timestamp.encode()):
+    for part in (
+        pool_name.encode(),
+        user_id_for_srp.encode(),
+        base64.b64decode(secret_block_b64),
+        timestamp.encode(),
+    ):
         mac.update(part)
     return base64.b64encode(mac.finalize()).decode()
 

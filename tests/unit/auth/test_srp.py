@@ -59,8 +59,11 @@ def sign_in(
     challenge = start_challenge(verifier, client.srp_a_hex, user_id_for_srp=user, issued_at=1_700_000_000)
     secret_block = base64.b64encode(challenge.state.to_bytes()).decode()
     responses = srp_client.password_verifier_responses(
-        client, pool_name=POOL, password=password,
-        challenge_parameters=challenge.challenge_parameters(secret_block), now=NOW,
+        client,
+        pool_name=POOL,
+        password=password,
+        challenge_parameters=challenge.challenge_parameters(secret_block),
+        now=NOW,
     )
     return challenge, secret_block, responses
 
@@ -261,8 +264,9 @@ def test_secret_exponent_is_drawn_with_256_bits() -> None:
         asked.append(bits)
         return (1 << bits) - 3
 
-    start_challenge(VERIFIER, srp_client.new_ephemeral().srp_a_hex, user_id_for_srp=USER, issued_at=0,
-                    randbits=randbits)
+    start_challenge(
+        VERIFIER, srp_client.new_ephemeral().srp_a_hex, user_id_for_srp=USER, issued_at=0, randbits=randbits
+    )
     assert asked == [256]
     two = [sign_in()[0].state.b for _ in range(2)]
     assert two[0] != two[1]
@@ -274,7 +278,10 @@ def test_b_giving_b_zero_is_replaced() -> None:
     v = (-pow(g, b1, N) * pow(k, -1, N)) % N
     verifier = Verifier(salt_hex="01", verifier=v)
     challenge = start_challenge(
-        verifier, srp_client.new_ephemeral().srp_a_hex, user_id_for_srp=USER, issued_at=0,
+        verifier,
+        srp_client.new_ephemeral().srp_a_hex,
+        user_id_for_srp=USER,
+        issued_at=0,
         randbits=sequence(b1, b2),
     )
     assert challenge.state.b == b2
@@ -283,7 +290,10 @@ def test_b_giving_b_zero_is_replaced() -> None:
 
 def test_zero_b_is_replaced() -> None:
     challenge = start_challenge(
-        VERIFIER, srp_client.new_ephemeral().srp_a_hex, user_id_for_srp=USER, issued_at=0,
+        VERIFIER,
+        srp_client.new_ephemeral().srp_a_hex,
+        user_id_for_srp=USER,
+        issued_at=0,
         randbits=sequence(0, 7),
     )
     assert challenge.state.b == 7
@@ -300,7 +310,10 @@ def test_b_giving_u_zero_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(srp, "compute_u", zero_first)
     challenge = start_challenge(
-        VERIFIER, srp_client.new_ephemeral().srp_a_hex, user_id_for_srp=USER, issued_at=0,
+        VERIFIER,
+        srp_client.new_ephemeral().srp_a_hex,
+        user_id_for_srp=USER,
+        issued_at=0,
         randbits=sequence(5, 6),
     )
     assert challenge.state.b == 6

@@ -60,7 +60,11 @@ class NodeClient:
         """Begin a sign-in; returns its id and the client's SRP_A."""
         self._next_id += 1
         request: dict[str, Any] = {
-            "op": "start", "id": str(self._next_id), "mode": mode, "poolId": POOL_ID, "username": username,
+            "op": "start",
+            "id": str(self._next_id),
+            "mode": mode,
+            "poolId": POOL_ID,
+            "username": username,
             "password": password,
         }
         if small_a is not None:
@@ -112,7 +116,7 @@ def node() -> Iterator[NodeClient]:
         pytest.skip("node is not installed: the amazon-cognito-identity-js SRP oracle needs Node.js")
     if not (INTEROP / "node_modules" / "amazon-cognito-identity-js" / "package.json").is_file():
         pytest.skip("amazon-cognito-identity-js is not installed: run `npm ci --prefix tests/interop/srp`")
-    process = subprocess.Popen(  # noqa: S603 (fixed script, no shell)
+    process = subprocess.Popen(
         [executable, str(INTEROP / "srp_client.js"), "--short-client-secret"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -189,8 +193,14 @@ def test_own_client_signs_like_the_library(node: NodeClient, salt: bytes) -> Non
     timestamp = "Tue Jan 2 03:04:05 UTC 2024"
     theirs = node.answer(request_id, parameters, timestamp)
     mine = srp_client.password_claim_signature(
-        own, pool_name=POOL_NAME, user_id_for_srp=USER_ID, password=password, salt_hex=parameters["SALT"],
-        srp_b_hex=parameters["SRP_B"], secret_block_b64=parameters["SECRET_BLOCK"], timestamp=timestamp,
+        own,
+        pool_name=POOL_NAME,
+        user_id_for_srp=USER_ID,
+        password=password,
+        salt_hex=parameters["SALT"],
+        srp_b_hex=parameters["SRP_B"],
+        secret_block_b64=parameters["SECRET_BLOCK"],
+        timestamp=timestamp,
     )
     assert theirs["TIMESTAMP"] == timestamp
     assert mine == theirs["PASSWORD_CLAIM_SIGNATURE"]

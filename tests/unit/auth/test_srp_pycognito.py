@@ -158,9 +158,12 @@ def test_verifier_matches_pycognito_math(n: int) -> None:
 
 def test_group_constants_match_pycognito() -> None:
     assert int(aws_srp.N_HEX, 16) == srp.N
-    assert srp.k == aws_srp.AWSSRP(
-        username="u", password="p", pool_id=POOL_ID, client_id=CLIENT_ID, client=object()
-    ).val_k
+    assert (
+        srp.k
+        == aws_srp.AWSSRP(
+            username="u", password="p", pool_id=POOL_ID, client_id=CLIENT_ID, client=object()
+        ).val_k
+    )
 
 
 @pytest.mark.parametrize("case", CASES[:6], ids=lambda c: c.salt.hex()[:6])

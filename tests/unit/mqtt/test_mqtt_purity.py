@@ -25,7 +25,5 @@ def test_import_pulls_in_no_io() -> None:
         f"bad = [m for m in {FORBIDDEN!r} if any(k == m or k.startswith(m + '.') for k in sys.modules)]\n"
         "print(','.join(bad))\n"
     )
-    result = subprocess.run(  # noqa: S603 (our own interpreter, fixed code, no shell)
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""

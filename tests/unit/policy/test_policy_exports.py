@@ -22,7 +22,7 @@ def test_engine_imports_no_io_modules() -> None:
         "'bastion.services', 'bastion.broker'} & set(sys.modules); print(sorted(bad))"
     )
     # A fresh interpreter, so that modules imported by other tests do not count.
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: S603
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
