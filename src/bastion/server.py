@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ class BastionServer:
     services: Services | None = None
     admin: AdminCredentials | None = None
     _runner: web.AppRunner | None = None
+    _watch: asyncio.Task[None] | None = None
     _port: int | None = None
 
     async def start(self) -> None:
@@ -61,7 +64,9 @@ class BastionServer:
             sealer=sealer,
             clock=self.clock,
         )
-        authorizer = Authorizer(iam, self.store.meta)
+        authorizer = Authorizer(iam, self.store.meta, region=settings.region, account_id=settings.account_id)
+        await authorizer.sync_generation()
+        self._watch = asyncio.create_task(authorizer.watch_generation(), name="authz-generation-watch")
         sts = StsService(iam=iam, tokens=resolver.tokens, account_id=settings.account_id, clock=self.clock)
         self.services = Services(iam=iam, sts=sts, authorizer=authorizer, resolver=resolver)
         fronts = {
@@ -97,6 +102,11 @@ class BastionServer:
         return f"http://{shown}:{self.port}"
 
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from bastion.services.identity import Principal
@@ -57,7 +58,12 @@ ReloadCallback = Callable[[], Awaitable[None]]
 
 class ConnectionAuthorizer(Protocol):
     async def for_connection(
-        self, principal: Principal, facts: ConnectionFacts, on_reload: ReloadCallback | None = None
+        self,
+        principal: Principal,
+        facts: ConnectionFacts,
+        on_reload: ReloadCallback | None = None,
+        *,
+        now: datetime,
     ) -> ConnectionAuthz:
         """Build the view (reads storage once). ``on_reload`` runs after each background reload."""
         ...
