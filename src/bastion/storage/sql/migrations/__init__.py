@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Column, Connection, Integer, MetaData, Table, Text, func, insert, inspect, select, text
 
 from bastion.storage.interfaces import StorageError
-from bastion.storage.sql.migrations import m0001_iam
+from bastion.storage.sql.migrations import (
+    m0001_iam,
+    m0002_iot,
+    m0003_cognito_user_pools,
+    m0004_cognito_identity_pools,
+    m0005_mqtt,
+)
 from bastion.storage.sql.types import UtcDateTime
 
 if TYPE_CHECKING:
@@ -52,6 +58,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "IAM: roles, users, inline and managed policies, versions, attachments, access keys",
         m0001_iam.apply,
     ),
+    Migration(2, "AWS IoT policies, versions and attachments", m0002_iot.apply),
+    Migration(
+        3, "Cognito user pools, clients, users, codes and signing keys", m0003_cognito_user_pools.apply
+    ),
+    Migration(4, "Cognito identity pools and identities", m0004_cognito_identity_pools.apply),
+    Migration(5, "MQTT retained messages and persistent sessions", m0005_mqtt.apply),
 )
 
 # Kept outside any migration: the runner needs it before it knows the version.

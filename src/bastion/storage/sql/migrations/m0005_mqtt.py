@@ -1,0 +1,13 @@
+"""Migration 5: MQTT retained messages and persistent sessions.
+
+Frozen once released: declare the tables here as they are at version 5 (not imported from a live
+tables module), so a fresh database replays history exactly.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+
+def apply(conn: Connection, dialect: str) -> None:
+    """Reserved for this step; its tables arrive with the feature."""
