@@ -56,6 +56,7 @@ class BastionServer:
         sealer = Sealer(load_or_create_master_key(settings.data_dir, os.environ.get("BASTION_MASTER_KEY")))
         self.store = await open_store(settings.effective_database_url)
         iam = IamService(self.store, account_id=settings.account_id, sealer=sealer, clock=self.clock)
+        await iam.ensure_aws_managed_policies()
         resolver = CredentialResolver(
             account_id=settings.account_id,
             admin_access_key_id=self.admin.access_key_id,

@@ -219,3 +219,23 @@ def test_assume_role_refused_when_trust_policy_does_not_trust(
     with pytest.raises(ClientError) as exc:
         sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{role}", RoleSessionName="xx")
     assert _error(exc) == ("AccessDenied", 403)
+
+
+def test_aws_managed_policies_attach_by_arn_and_cannot_change(
+    admin: Any, client_for: ClientFactory, unique: str
+) -> None:
+    iam = admin("iam")
+    arn = "arn:aws:iam::aws:policy/AWSIoTDataAccess"
+    aws_policies = {p["Arn"] for p in iam.list_policies(Scope="AWS")["Policies"]}
+    assert arn in aws_policies
+    assert not any(
+        p["Arn"].startswith("arn:aws:iam::aws:") for p in iam.list_policies(Scope="Local")["Policies"]
+    )
+    iam.create_user(UserName=f"m-{unique}")
+    iam.attach_user_policy(UserName=f"m-{unique}", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    key = iam.create_access_key(UserName=f"m-{unique}")["AccessKey"]
+    as_user = client_for("iam", key["AccessKeyId"], key["SecretAccessKey"])
+    as_user.create_role(RoleName=f"made-by-admin-{unique}", AssumeRolePolicyDocument=TRUST_ACCOUNT)
+    with pytest.raises(ClientError) as exc:
+        iam.delete_policy(PolicyArn=arn)
+    assert _error(exc) == ("UnmodifiableEntity", 400)

@@ -16,6 +16,7 @@ _TABLES: Mapping[str, Mapping[type[e.ServiceError], tuple[str, int]]] = {
         e.InvalidInputError: ("InvalidInput", 400),
         e.MalformedPolicyError: ("MalformedPolicyDocument", 400),
         e.AccessDeniedError: ("AccessDenied", 403),
+        e.UnmodifiableError: ("UnmodifiableEntity", 400),
     },
     "sts": {
         e.AccessDeniedError: ("AccessDenied", 403),

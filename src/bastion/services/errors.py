@@ -39,6 +39,10 @@ class InvalidInputError(ServiceError):
     pass
 
 
+class UnmodifiableError(ServiceError):
+    """The entity is managed by AWS (or Bastion) and cannot be changed."""
+
+
 class MalformedPolicyError(ServiceError):
     def __init__(self, message: str, findings: Sequence[object] = ()) -> None:
         super().__init__(message)

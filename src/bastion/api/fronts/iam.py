@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bastion.api.fronts.base import CallContext, Front, Operation, Output, Params
+from bastion.services.iam.aws_managed import is_aws_managed
 from bastion.services.iam.service import IamService
 from bastion.storage import interfaces as st
 
@@ -203,7 +204,12 @@ def build_iam_front(iam: IamService, account_id: str) -> Front:
 
     async def list_policies(_ctx: CallContext, p: Params) -> Output:
         page = await iam.list_managed_policies(p.get("PathPrefix", "/"), p.get("Marker"), max_items(p))
+        # Filters apply within the page, so a page may come back shorter than MaxItems (still truncated
+        # correctly: the marker continues after the last policy looked at).
         items = list(page.items)
+        scope = p.get("Scope", "All")
+        if scope != "All":
+            items = [x for x in items if is_aws_managed(x.arn) == (scope == "AWS")]
         if p.get("OnlyAttached"):
             items = [x for x in items if x.attachment_count]
         return _page("Policies", [policy_out(x) for x in items], page.marker)

@@ -19,7 +19,9 @@ from bastion.services.errors import (
     InvalidInputError,
     LimitExceededError,
     NotFoundError,
+    UnmodifiableError,
 )
+from bastion.services.iam.aws_managed import AWS_MANAGED_POLICIES, AWS_MANAGED_PREFIX, is_aws_managed
 from bastion.services.identity import ACCESS_KEY_SECRET_PURPOSE
 from bastion.services.policy_documents import PolicyKind, check_policy
 from bastion.storage import interfaces as st
@@ -30,7 +32,6 @@ MAX_ACCESS_KEYS_PER_USER = 2
 MAX_ROLE_INLINE_BYTES = 10_240  # aggregate inline policy size for a role, whitespace excluded
 MAX_USER_INLINE_BYTES = 2_048
 MAX_MANAGED_POLICY_BYTES = 6_144
-AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
 
 
 def _non_whitespace_length(text: str) -> int:
@@ -254,7 +255,35 @@ class IamService:
     ) -> st.Page[st.ManagedPolicy]:
         return await self._repo.list_managed_policies(path_prefix, marker, max_items)
 
+    def _require_customer_managed(self, arn: str) -> None:
+        if is_aws_managed(arn):
+            raise UnmodifiableError(f"Cannot modify AWS managed policy {arn}.")
+
+    async def ensure_aws_managed_policies(self) -> None:
+        """Create the provided AWS managed policies that are missing (idempotent; run at start)."""
+        for name, (description, document) in AWS_MANAGED_POLICIES.items():
+            arn = AWS_MANAGED_PREFIX + name
+            if await self._repo.get_managed_policy(arn) is not None:
+                continue
+            now = self._clock.now()
+            policy = st.ManagedPolicy(
+                policy_id=ids.managed_policy_id(),
+                name=name,
+                path="/",
+                arn=arn,
+                default_version_id="v1",
+                created=now,
+                updated=now,
+                description=description,
+            )
+            version = st.PolicyVersion(arn, "v1", document, now, is_default=True)
+            try:
+                await self._repo.create_managed_policy(policy, version)
+            except st.AlreadyExists:  # another node created it first
+                continue
+
     async def delete_managed_policy(self, arn: str) -> None:
+        self._require_customer_managed(arn)
         policy = await self.get_managed_policy(arn)
         if policy.attachment_count:
             raise ConflictError("Cannot delete a policy attached to entities.")
@@ -270,6 +299,7 @@ class IamService:
             raise ConflictError("Cannot delete a policy attached to entities.") from exc
 
     async def create_policy_version(self, arn: str, document: str, set_as_default: bool) -> st.PolicyVersion:
+        self._require_customer_managed(arn)
         await self.get_managed_policy(arn)
         self._check_managed_document(document)
         versions = await self._repo.list_policy_versions(arn)
@@ -301,12 +331,14 @@ class IamService:
         return await self._repo.list_policy_versions(arn)
 
     async def delete_policy_version(self, arn: str, version_id: str) -> None:
+        self._require_customer_managed(arn)
         version = await self.get_policy_version(arn, version_id)
         if version.is_default:
             raise ConflictError("Cannot delete the default version of a policy.")
         await self._repo.delete_policy_version(arn, version_id)
 
     async def set_default_policy_version(self, arn: str, version_id: str) -> None:
+        self._require_customer_managed(arn)
         await self.get_policy_version(arn, version_id)
         await self._repo.set_default_policy_version(arn, version_id)
 
