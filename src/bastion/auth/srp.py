@@ -34,6 +34,7 @@ from bastion.auth.srp_group import (
     g,
     hex_hash,
     k,
+    modpow,
     pad_hex,
     pool_name_from_pool_id,
 )
@@ -121,7 +122,7 @@ def make_verifier(pool_name: str, user_id_for_srp: str, password: str, salt: byt
         raise ValueError("SRP salt must not be empty")
     salt_hex = pad_hex(int.from_bytes(salt, "big"))
     x = compute_x(salt_hex, pool_name, user_id_for_srp, password)
-    return Verifier(salt_hex=salt_hex, verifier=pow(g, x, N))
+    return Verifier(salt_hex=salt_hex, verifier=modpow(g, x, N))
 
 
 def verify_password(verifier: Verifier, pool_name: str, user_id_for_srp: str, password: str) -> bool:
@@ -130,7 +131,7 @@ def verify_password(verifier: Verifier, pool_name: str, user_id_for_srp: str, pa
         x = compute_x(verifier.salt_hex, pool_name, user_id_for_srp, password)
     except UnicodeEncodeError:
         return False
-    candidate = pad_hex(pow(g, x, N)).encode()
+    candidate = pad_hex(modpow(g, x, N)).encode()
     return hmac.compare_digest(candidate, verifier.verifier_hex.encode())
 
 
@@ -205,7 +206,7 @@ def start_challenge(
         b = randbits(SECRET_EXPONENT_BITS)
         if b == 0:
             continue
-        big_b = (kv + pow(g, b, N)) % N
+        big_b = (kv + modpow(g, b, N)) % N
         if big_b != 0 and compute_u(big_a, big_b) != 0:
             break
     state = ChallengeState(
@@ -243,7 +244,7 @@ def check_claim(
     if u == 0:
         return False
     # S = (A * v^u)^b; the client reaches the same value as (B - k*g^x)^(a + u*x).
-    big_s = pow(state.big_a * pow(verifier.verifier, u, N) % N, state.b, N)
+    big_s = modpow(state.big_a * modpow(verifier.verifier, u, N) % N, state.b, N)
     key = _derived_key(u, big_s)
     expected = hmac.new(key, prefix + secret_block + suffix, hashlib.sha256).digest()
     return hmac.compare_digest(base64.b64encode(expected), signature)

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import hashlib
 
+try:  # GMP's modular exponentiation is about six times faster than CPython's on 3072-bit numbers.
+    from gmpy2 import powmod as _gmp_powmod
+except ImportError:  # pragma: no cover - gmpy2 is a dependency; this keeps the module usable without it
+    _gmp_powmod = None
+
 # RFC 3526, section 4: the 3072-bit MODP group (group 15). Cognito uses it with generator 2.
 N_HEX = (
     "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD"
@@ -24,6 +29,13 @@ N_HEX = (
 N = int(N_HEX, 16)
 g = 2
 N_BYTES = (N.bit_length() + 7) // 8  # 384
+
+
+def modpow(base: int, exponent: int, modulus: int) -> int:
+    """``pow(base, exponent, modulus)``, through GMP when available (the cost of every SRP sign-in)."""
+    if _gmp_powmod is None:
+        return pow(base, exponent, modulus)
+    return int(_gmp_powmod(base, exponent, modulus))
 
 
 def pad_hex(value: int) -> str:
