@@ -20,9 +20,17 @@ DEFAULT_DATA_DIR = Path("./bastion-data")
 # Largest HTTP request body accepted (IAM policy documents are at most 131,072 characters; IoT data-plane
 # publishes at most 128 KB); anything larger is refused before it is read.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# MQTT listeners: 1884/8884 rather than 1883/8883, which Mosquitto and other brokers take by default.
+DEFAULT_MQTT_PORT = 1884
+DEFAULT_MQTT_TLS_PORT = 8884
+# HTTPS (and WSS for MQTT over WebSocket) on the API, with the same certificate as the MQTT TLS port.
+DEFAULT_API_TLS_PORT = 4581
+# A listener port of -1 ("off" on the command line or in the environment) turns that listener off.
+PORT_OFF = -1
 
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_ISSUER_RE = re.compile(r"^https?://[^/\s]+(/\S*)?$")
 
 
 class ConfigError(ValueError):
@@ -41,6 +49,33 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     admin_access_key_id: str | None = None
     admin_secret_access_key: str | None = field(default=None, repr=False)
+    # MQTT broker (docs/broker.md).
+    mqtt_port: int = DEFAULT_MQTT_PORT
+    mqtt_tls_port: int = DEFAULT_MQTT_TLS_PORT
+    api_tls_port: int = DEFAULT_API_TLS_PORT
+    # Certificate chain and key for the TLS listeners; by default a CA and certificate made in data_dir/tls.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Seconds a persistent session outlives its connection (AWS default 1 hour, at most 7 days).
+    mqtt_session_expiry: int = 3600
+    # Lets TCP/TLS clients without credentials in as the "anonymous" principal, bound to this policy: an
+    # IAM managed policy ARN, an AWS IoT policy name, or a policy document (JSON). None: refused.
+    mqtt_anonymous_policy: str | None = None
+    mqtt_max_connections: int = 100_000
+    mqtt_max_queued_messages: int = 1000
+    # AWS allows one CONNECT per second per client id; 0 turns the check off.
+    mqtt_connect_interval: float = 1.0
+    # Cognito user pools (docs/cognito-user-pools.md). Tokens carry ``iss = <base>/<poolId>``; None means
+    # AWS's https://cognito-idp.<region>.amazonaws.com, the provider name identity pools and Amplify expect.
+    cognito_issuer_base: str | None = None
+    # Codes and temporary passwords go by e-mail through this SMTP server when it is set, otherwise to the
+    # development outbox (`bastion codes`).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_from: str | None = None
+    smtp_security: str = "starttls"  # starttls, tls (implicit, usually port 465) or none
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not _ACCOUNT_RE.match(self.account_id):
@@ -49,6 +84,27 @@ class Settings:
             raise ConfigError(f"region must look like us-east-1, got {self.region!r}")
         if not 0 <= self.api_port <= 65535:
             raise ConfigError(f"port out of range: {self.api_port}")
+        for name in ("mqtt_port", "mqtt_tls_port", "api_tls_port"):
+            port = getattr(self, name)
+            if not (port == PORT_OFF or 0 <= port <= 65535):
+                raise ConfigError(f"{name.replace('_', ' ')} out of range: {port}")
+        if not 1 <= self.mqtt_session_expiry <= 7 * 24 * 3600:
+            raise ConfigError("MQTT session expiry must be 1..604800 seconds")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError("set both the TLS certificate and its key, or neither")
+        if min(self.mqtt_max_connections, self.mqtt_max_queued_messages) < 1:
+            raise ConfigError("MQTT limits must be positive")
+        if self.mqtt_connect_interval < 0:
+            raise ConfigError("MQTT limits must be positive")
+        issuer = self.cognito_issuer_base
+        if issuer is not None and not _ISSUER_RE.match(issuer):
+            raise ConfigError(f"the Cognito issuer base must be an http(s) URL, got {issuer!r}")
+        if self.smtp_host is not None and not self.smtp_from:
+            raise ConfigError("set BASTION_SMTP_FROM (the sender address) along with BASTION_SMTP_HOST")
+        if self.smtp_security not in ("starttls", "tls", "none"):
+            raise ConfigError(f"SMTP security must be starttls, tls or none, got {self.smtp_security!r}")
+        if not 0 < self.smtp_port <= 65535:
+            raise ConfigError(f"SMTP port out of range: {self.smtp_port}")
         if (self.admin_access_key_id is None) != (self.admin_secret_access_key is None):
             raise ConfigError(
                 "set both BASTION_ADMIN_ACCESS_KEY_ID and BASTION_ADMIN_SECRET_ACCESS_KEY, or neither"
@@ -74,8 +130,42 @@ _ENV_FIELDS: dict[str, str] = {
     "MAX_BODY_BYTES": "max_body_bytes",
     "ADMIN_ACCESS_KEY_ID": "admin_access_key_id",
     "ADMIN_SECRET_ACCESS_KEY": "admin_secret_access_key",
+    "MQTT_PORT": "mqtt_port",
+    "MQTT_TLS_PORT": "mqtt_tls_port",
+    "API_TLS_PORT": "api_tls_port",
+    "TLS_CERT": "tls_cert",
+    "TLS_KEY": "tls_key",
+    "MQTT_SESSION_EXPIRY": "mqtt_session_expiry",
+    "MQTT_ANONYMOUS_POLICY": "mqtt_anonymous_policy",
+    "MQTT_MAX_CONNECTIONS": "mqtt_max_connections",
+    "MQTT_MAX_QUEUED_MESSAGES": "mqtt_max_queued_messages",
+    "MQTT_CONNECT_INTERVAL": "mqtt_connect_interval",
+    "COGNITO_ISSUER_BASE": "cognito_issuer_base",
+    "SMTP_HOST": "smtp_host",
+    "SMTP_PORT": "smtp_port",
+    "SMTP_FROM": "smtp_from",
+    "SMTP_SECURITY": "smtp_security",
+    "SMTP_USERNAME": "smtp_username",
+    "SMTP_PASSWORD": "smtp_password",
 }
-_INT_FIELDS = {"api_port", "max_body_bytes"}
+_INT_FIELDS = {
+    "api_port",
+    "max_body_bytes",
+    "mqtt_session_expiry",
+    "mqtt_max_connections",
+    "mqtt_max_queued_messages",
+    "smtp_port",
+}
+_PORT_FIELDS = {"mqtt_port", "mqtt_tls_port", "api_tls_port"}
+_FLOAT_FIELDS = {"mqtt_connect_interval"}
+_PATH_FIELDS = {"data_dir", "tls_cert", "tls_key"}
+
+
+def parse_port(text: str) -> int:
+    """A listener port: a number, or "off" (also "none", "-1") to turn the listener off."""
+    if text.strip().lower() in ("off", "none", "-1"):
+        return PORT_OFF
+    return int(text)
 
 
 def settings_from(overrides: Mapping[str, object], environ: Mapping[str, str] | None = None) -> Settings:
@@ -86,16 +176,17 @@ def settings_from(overrides: Mapping[str, object], environ: Mapping[str, str] | 
         raw = env.get(ENV_PREFIX + suffix)
         if raw is None or raw == "":
             continue
-        if name in _INT_FIELDS:
+        if name in _INT_FIELDS or name in _PORT_FIELDS or name in _FLOAT_FIELDS:
+            parse = parse_port if name in _PORT_FIELDS else float if name in _FLOAT_FIELDS else int
             try:
-                values[name] = int(raw)
+                values[name] = parse(raw)
             except ValueError as exc:
-                raise ConfigError(f"{ENV_PREFIX}{suffix} must be an integer, got {raw!r}") from exc
-        elif name == "data_dir":
+                raise ConfigError(f"{ENV_PREFIX}{suffix} must be a number, got {raw!r}") from exc
+        elif name in _PATH_FIELDS:
             values[name] = Path(raw)
         else:
             values[name] = raw
     for name, value in overrides.items():
         if value is not None:
-            values[name] = Path(str(value)) if name == "data_dir" else value
+            values[name] = Path(str(value)) if name in _PATH_FIELDS else value
     return Settings(**values)  # type: ignore[arg-type]

@@ -11,15 +11,28 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from bastion.api.app import ApiConfig, ApiPipeline, build_web_app
+from bastion.api.fronts.cognito_identity import build_cognito_identity_front
+from bastion.api.fronts.cognito_idp import build_cognito_idp_front, well_known_routes
 from bastion.api.fronts.iam import build_iam_front
+from bastion.api.fronts.iot import build_iot_front
 from bastion.api.fronts.sts import build_sts_front
 from bastion.bootstrap import AdminCredentials, load_or_create_admin_credentials
+from bastion.broker import MqttServer, TlsMaterial
+from bastion.broker import load_or_create as load_or_create_tls
+from bastion.broker.server import build_mqtt_server
 from bastion.clock import Clock, SystemClock
-from bastion.config import Settings
+from bastion.config import PORT_OFF, Settings
 from bastion.sealing import Sealer, load_or_create_master_key
 from bastion.services.authorizer import Authorizer
+from bastion.services.cognito_identity.service import CognitoIdentityService, build_cognito_identity
+from bastion.services.cognito_identity.user_pools import LocalUserPools
+from bastion.services.cognito_idp import CognitoIdpService
+from bastion.services.cognito_idp.setup import build_cognito_idp
 from bastion.services.iam.service import IamService
 from bastion.services.identity import CredentialResolver
+from bastion.services.iot.endpoint import Endpoints, listener_address
+from bastion.services.iot.policies import IotPolicyService
+from bastion.services.iot.simulation import IotAuthorizationService
 from bastion.services.sts.service import StsService
 from bastion.storage import interfaces as st
 from bastion.storage.factory import open_store
@@ -33,6 +46,10 @@ class Services:
     sts: StsService
     authorizer: Authorizer
     resolver: CredentialResolver
+    iot: IotPolicyService
+    iot_authorization: IotAuthorizationService
+    cognito_identity: CognitoIdentityService
+    cognito_idp: CognitoIdpService
 
 
 @dataclass
@@ -45,6 +62,9 @@ class BastionServer:
     _runner: web.AppRunner | None = None
     _watch: asyncio.Task[None] | None = None
     _port: int | None = None
+    mqtt: MqttServer | None = None
+    tls: TlsMaterial | None = None
+    _tls_port: int | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -53,8 +73,12 @@ class BastionServer:
         self.admin = load_or_create_admin_credentials(
             settings.data_dir, settings.admin_access_key_id, settings.admin_secret_access_key
         )
-        sealer = Sealer(load_or_create_master_key(settings.data_dir, os.environ.get("BASTION_MASTER_KEY")))
+        master_key = load_or_create_master_key(settings.data_dir, os.environ.get("BASTION_MASTER_KEY"))
+        sealer = Sealer(master_key)
         self.store = await open_store(settings.effective_database_url)
+        cognito_idp = build_cognito_idp(
+            self.store.cognito_idp, settings=settings, sealer=sealer, master_key=master_key, clock=self.clock
+        )
         iam = IamService(self.store, account_id=settings.account_id, sealer=sealer, clock=self.clock)
         await iam.ensure_aws_managed_policies()
         resolver = CredentialResolver(
@@ -65,14 +89,44 @@ class BastionServer:
             sealer=sealer,
             clock=self.clock,
         )
-        authorizer = Authorizer(iam, self.store.meta, region=settings.region, account_id=settings.account_id)
+        iot = IotPolicyService(
+            self.store.iot, region=settings.region, account_id=settings.account_id, clock=self.clock
+        )
+        authorizer = Authorizer(
+            iam, self.store.meta, region=settings.region, account_id=settings.account_id, iot=iot
+        )
         await authorizer.sync_generation()
         self._watch = asyncio.create_task(authorizer.watch_generation(), name="authz-generation-watch")
         sts = StsService(iam=iam, tokens=resolver.tokens, account_id=settings.account_id, clock=self.clock)
-        self.services = Services(iam=iam, sts=sts, authorizer=authorizer, resolver=resolver)
+        iot_authorization = IotAuthorizationService(authorizer, iot)
+        cognito_identity = build_cognito_identity(
+            self.store.cognito_identity,
+            iam=iam,
+            sts=sts,
+            sealer=sealer,
+            clock=self.clock,
+            region=settings.region,
+            account_id=settings.account_id,
+            user_pools=LocalUserPools(cognito_idp),
+        )
+        self.services = Services(
+            iam=iam,
+            sts=sts,
+            authorizer=authorizer,
+            resolver=resolver,
+            iot=iot,
+            iot_authorization=iot_authorization,
+            cognito_identity=cognito_identity,
+            cognito_idp=cognito_idp,
+        )
         fronts = {
             "iam": build_iam_front(iam, settings.account_id),
             "sts": build_sts_front(sts, authorizer),
+            "cognito-identity": build_cognito_identity_front(cognito_identity, authorizer),
+            "cognito-idp": build_cognito_idp_front(cognito_idp),
+            "iot": build_iot_front(
+                iot, iot_authorization, Endpoints(lambda: listener_address(settings.host, self.port))
+            ),
         }
         pipeline = ApiPipeline(
             config=ApiConfig(settings.region, settings.account_id, settings.max_body_bytes),
@@ -81,7 +135,21 @@ class BastionServer:
             authorizer=authorizer,
             clock=self.clock,
         )
-        app = build_web_app(pipeline, settings.max_body_bytes)
+        app = build_web_app(pipeline, settings.max_body_bytes, well_known_routes(cognito_idp))
+        if settings.mqtt_tls_port != PORT_OFF or settings.api_tls_port != PORT_OFF:
+            self.tls = load_or_create_tls(
+                settings.data_dir, settings.host, settings.tls_cert, settings.tls_key
+            )
+        self.mqtt = build_mqtt_server(
+            settings,
+            authorizer=authorizer,
+            resolver=resolver,
+            repository=self.store.mqtt,
+            clock=self.clock,
+            tls=self.tls,
+        )
+        self.mqtt.add_routes(app)
+        await self.mqtt.start()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, settings.host, settings.api_port, reuse_address=True)
@@ -89,6 +157,17 @@ class BastionServer:
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         self._port = sockets[0].getsockname()[1] if sockets else settings.api_port
+        if settings.api_tls_port != PORT_OFF and self.tls is not None:
+            tls_site = web.TCPSite(
+                self._runner,
+                settings.host,
+                settings.api_tls_port,
+                ssl_context=self.tls.server_context(),
+                reuse_address=True,
+            )
+            await tls_site.start()
+            tls_sockets = getattr(tls_site._server, "sockets", None) or []
+            self._tls_port = tls_sockets[0].getsockname()[1] if tls_sockets else settings.api_tls_port
 
     @property
     def port(self) -> int:
@@ -102,12 +181,24 @@ class BastionServer:
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{self.port}"
 
+    @property
+    def tls_endpoint_url(self) -> str | None:
+        """The API over HTTPS (and MQTT over WSS at /mqtt), when that listener is on."""
+        if self._tls_port is None:
+            return None
+        host = self.settings.host
+        shown = f"[{host}]" if ":" in host else host
+        return f"https://{shown}:{self._tls_port}"
+
     async def stop(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
             self._watch = None
+        if self.mqtt is not None:
+            await self.mqtt.stop()
+            self.mqtt = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

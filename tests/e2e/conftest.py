@@ -24,7 +24,16 @@ NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     data_dir: Path = tmp_path_factory.mktemp("bastion-data")
-    settings = Settings(api_port=0, data_dir=data_dir, region=REGION, account_id=ACCOUNT)
+    # Every listener on a free port: tests never take the fixed default ports.
+    settings = Settings(
+        api_port=0,
+        mqtt_port=0,
+        mqtt_tls_port=0,
+        api_tls_port=0,
+        data_dir=data_dir,
+        region=REGION,
+        account_id=ACCOUNT,
+    )
     with running_server(settings) as thread:
         yield thread
 

@@ -33,6 +33,13 @@ def _serve(data_dir: Path, *extra: str) -> Iterator[str]:
             "0",
             "--data-dir",
             str(data_dir),
+            # MQTT and TLS listeners on free ports too: tests never take the fixed default ports.
+            "--mqtt-port",
+            "0",
+            "--mqtt-tls-port",
+            "0",
+            "--api-tls-port",
+            "0",
             *extra,
         ],
         stdout=subprocess.PIPE,

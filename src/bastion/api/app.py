@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,7 +188,11 @@ class ApiPipeline:
         return out
 
 
-def build_web_app(pipeline: ApiPipeline, max_body_bytes: int) -> web.Application:
+def build_web_app(
+    pipeline: ApiPipeline, max_body_bytes: int, routes: Iterable[web.AbstractRouteDef] = ()
+) -> web.Application:
     app = web.Application(client_max_size=max_body_bytes)
+    # Plain GET documents (a user pool's JWKS and OpenID configuration) go before the AWS catch-all.
+    app.add_routes(routes)
     app.router.add_route("*", "/{tail:.*}", pipeline.handle)
     return app

@@ -11,15 +11,27 @@ import sys
 from collections.abc import Sequence
 
 from bastion import __version__
-from bastion.config import DEFAULT_API_PORT, DEFAULT_DATA_DIR, ConfigError, Settings, settings_from
+from bastion.cli import codes, policy
+from bastion.config import (
+    DEFAULT_API_PORT,
+    DEFAULT_API_TLS_PORT,
+    DEFAULT_DATA_DIR,
+    DEFAULT_MQTT_PORT,
+    DEFAULT_MQTT_TLS_PORT,
+    ConfigError,
+    Settings,
+    parse_port,
+    settings_from,
+)
 from bastion.server import BastionServer
 
 DESCRIPTION = """\
 Bastion: AWS IoT Core identity-based authorization on your own machine.
 
-One process serves AWS-compatible IAM and STS (and, as they land, Cognito user and identity pools,
-AWS IoT policies and an MQTT broker) on one endpoint. Point boto3, the AWS CLI or an AWS SDK at it
-with endpoint_url and the admin credentials printed at start.
+One process serves AWS-compatible IAM, STS, Cognito user and identity pools and the AWS IoT
+control plane on one endpoint, and an MQTT broker that authorizes every message against IAM and AWS
+IoT policies. Point boto3, the AWS CLI or an AWS SDK at it with endpoint_url and the admin
+credentials printed at start.
 
 Quick start:
   bastion serve
@@ -58,7 +70,82 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--region", help="AWS region the endpoint claims [BASTION_REGION, default us-east-1]")
     serve.add_argument("--account-id", help="12-digit account id [BASTION_ACCOUNT_ID, default 000000000000]")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR [BASTION_LOG_LEVEL, default INFO]")
+    _mqtt_arguments(serve)
+    policy.add_parser(commands)
+    codes.add_parser(commands)
     return parser
+
+
+def _mqtt_arguments(serve: argparse.ArgumentParser) -> None:
+    mqtt = serve.add_argument_group("MQTT broker (docs/broker.md)")
+    add = mqtt.add_argument
+    add(
+        "--mqtt-port",
+        type=parse_port,
+        help=f"MQTT over TCP, or 'off' [BASTION_MQTT_PORT, default {DEFAULT_MQTT_PORT}]",
+    )
+    add(
+        "--mqtt-tls-port",
+        type=parse_port,
+        help=f"MQTT over TLS, or 'off' [BASTION_MQTT_TLS_PORT, default {DEFAULT_MQTT_TLS_PORT}]",
+    )
+    add(
+        "--api-tls-port",
+        type=parse_port,
+        help=f"HTTPS API and WSS /mqtt, or 'off' [BASTION_API_TLS_PORT, default {DEFAULT_API_TLS_PORT}]",
+    )
+    add(
+        "--tls-cert",
+        help="PEM certificate chain for the TLS listeners [BASTION_TLS_CERT, default: generated]",
+    )
+    add("--tls-key", help="PEM private key of --tls-cert [BASTION_TLS_KEY]")
+    add(
+        "--mqtt-session-expiry",
+        type=int,
+        help="seconds a persistent session outlives its connection "
+        "[BASTION_MQTT_SESSION_EXPIRY, default 3600]",
+    )
+    add(
+        "--mqtt-anonymous-policy",
+        help="admit TCP/TLS clients without credentials, bound to this policy: IAM policy ARN, AWS IoT "
+        "policy name, JSON document or @file [BASTION_MQTT_ANONYMOUS_POLICY, default: refused]",
+    )
+    add("--mqtt-max-connections", type=int, help="[BASTION_MQTT_MAX_CONNECTIONS, default 100000]")
+    add(
+        "--mqtt-max-queued-messages",
+        type=int,
+        help="QoS 1 messages kept per session [BASTION_MQTT_MAX_QUEUED_MESSAGES, default 1000]",
+    )
+    add(
+        "--mqtt-connect-interval",
+        type=float,
+        help="seconds between CONNECTs of one client id, 0 = no limit "
+        "[BASTION_MQTT_CONNECT_INTERVAL, default 1]",
+    )
+
+
+def _mqtt_banner(server: BastionServer) -> str:
+    mqtt = server.mqtt
+    if mqtt is None:
+        return ""
+    host = server.settings.host
+    shown = f"[{host}]" if ":" in host else host
+    lines = []
+    if mqtt.tcp_port is not None:
+        lines.append(
+            f"  mqtt:        mqtt://{shown}:{mqtt.tcp_port} (user name 'sigv4', presigned URL as password)"
+        )
+    if mqtt.tls_port is not None:
+        lines.append(f"  mqtt tls:    mqtts://{shown}:{mqtt.tls_port}")
+    lines.append(
+        f"  websocket:   ws://{shown}:{server.port}/mqtt (SigV4-presigned, service iotdevicegateway)"
+    )
+    if server.tls_endpoint_url is not None:
+        wss = server.tls_endpoint_url.replace("https://", "wss://", 1)
+        lines.append(f"  https:       {server.tls_endpoint_url} (WebSocket: {wss}/mqtt)")
+    if server.tls is not None and server.tls.ca_file is not None:
+        lines.append(f"  tls ca:      {server.tls.ca_file} (generated; clients verify the server with it)")
+    return "".join(line + "\n" for line in lines)
 
 
 def _banner(server: BastionServer) -> str:
@@ -73,6 +160,7 @@ def _banner(server: BastionServer) -> str:
         f"  account id:  {settings.account_id}\n"
         f"  store:       {_redact(settings.effective_database_url)}\n"
         f"  admin keys:  {where} (access key id {admin.access_key_id})\n"
+        f"{_mqtt_banner(server)}"
     )
 
 
@@ -113,6 +201,10 @@ def _run(coro_settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "policy":
+        return policy.run(args)
+    if args.command == "codes":
+        return codes.run(args)
     if args.command != "serve":
         parser.print_help()
         return 0 if args.command is None else 2

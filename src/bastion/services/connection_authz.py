@@ -38,6 +38,8 @@ class ConnectionFacts:
     secure_transport: bool
     # The host name the client connected to (``iot:DomainName``), when known.
     domain_name: str | None = None
+    # ``iot:ConnectAttributes``: "PersistentConnect" and/or "LastWill" when the CONNECT asks for them.
+    connect_attributes: tuple[str, ...] = ()
 
 
 class ConnectionAuthz(Protocol):

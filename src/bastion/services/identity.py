@@ -29,6 +29,9 @@ class PrincipalKind(enum.StrEnum):
     ROOT = "root"
     IAM_USER = "iam-user"
     ROLE_SESSION = "role-session"
+    # An MQTT client admitted without credentials because the operator configured it (never by default).
+    # It may do exactly what the policies in ``Principal.bound_policies`` allow.
+    ANONYMOUS = "anonymous"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,9 @@ class Principal:
     web_identity: WebIdentity | None = None
     source_identity: str | None = None
     tags: tuple[tuple[str, str], ...] = field(default=())
+    # ANONYMOUS only: the policies configured for it, each an IAM managed policy ARN, an inline policy
+    # document (JSON) or an AWS IoT policy name.
+    bound_policies: tuple[str, ...] = field(default=())
 
     @property
     def is_root(self) -> bool:

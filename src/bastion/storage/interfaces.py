@@ -22,6 +22,7 @@ Rules every backend follows (the contract suite checks each one):
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -265,11 +266,22 @@ class MetaRepository(Protocol):
         ...
 
 
+if typing.TYPE_CHECKING:  # domain repositories import this module, so theirs are imported for typing only
+    from bastion.storage.cognito_identity import CognitoIdentityRepository
+    from bastion.storage.cognito_idp import CognitoIdpRepository
+    from bastion.storage.iot import IotRepository
+    from bastion.storage.mqtt import MqttRepository
+
+
 class Store(Protocol):
     """One backend: its repositories plus lifecycle."""
 
     iam: IamRepository
     meta: MetaRepository
+    iot: IotRepository
+    cognito_identity: CognitoIdentityRepository
+    cognito_idp: CognitoIdpRepository
+    mqtt: MqttRepository
 
     async def migrate(self) -> None:
         """Bring the schema to the newest version (idempotent; safe from several processes)."""

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from bastion.storage.cognito_identity import CognitoIdentityRepository
+from bastion.storage.cognito_idp import CognitoIdpRepository
 from bastion.storage.interfaces import (
     AccessKey,
     AlreadyExists,
@@ -28,6 +30,12 @@ from bastion.storage.interfaces import (
     Tag,
     User,
 )
+from bastion.storage.iot import IotRepository
+from bastion.storage.memory_cognito_identity import MemoryCognitoIdentityRepository
+from bastion.storage.memory_cognito_idp import MemoryCognitoIdpRepository
+from bastion.storage.memory_iot import MemoryIotRepository
+from bastion.storage.memory_mqtt import MemoryMqttRepository
+from bastion.storage.mqtt import MqttRepository
 from bastion.storage.paging import check_limit, decode_marker, encode_marker
 from bastion.storage.values import arn_account, check_status, merge_tags, name_key, remove_tags, utc
 
@@ -425,6 +433,10 @@ class MemoryStore:
         counter = MemoryMetaRepository()
         self.meta: MetaRepository = counter
         self.iam: IamRepository = MemoryIamRepository(counter)
+        self.iot: IotRepository = MemoryIotRepository(counter)
+        self.cognito_identity: CognitoIdentityRepository = MemoryCognitoIdentityRepository()
+        self.cognito_idp: CognitoIdpRepository = MemoryCognitoIdpRepository()
+        self.mqtt: MqttRepository = MemoryMqttRepository()
 
     async def migrate(self) -> None:
         """Nothing to migrate: the structures are created with the store."""

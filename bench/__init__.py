@@ -1,0 +1,1 @@
+"""Bastion's benchmarks: micro-benchmarks and broker scenarios against Mosquitto and amqtt."""

@@ -1,0 +1,1 @@
+"""Amazon Cognito identity pools: pools, identities, and temporary credentials for them."""

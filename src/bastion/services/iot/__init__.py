@@ -1,0 +1,1 @@
+"""AWS IoT control plane: policies, versions, attachments, TestAuthorization and DescribeEndpoint."""
