@@ -351,10 +351,9 @@ class _Walker:
         return Condition(operator_text, key, tuple(values))
 
     def condition_texts(self, raw: Any, location: str) -> list[tuple[str, str]] | None:
+        # An empty value list is valid: AWS IoT's own example limits a connect to default features with
+        # ForAllValues over [] (no ConnectAttributes value may be present).
         items = raw if isinstance(raw, list) else [raw]
-        if isinstance(raw, list) and not raw:
-            self.sink.add("EMPTY_LIST", location, name="a condition value list")
-            return None
         out: list[tuple[str, str]] = []
         for index, item in enumerate(items):
             item_location = f"{location}[{index}]" if isinstance(raw, list) else location

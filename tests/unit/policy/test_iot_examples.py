@@ -343,7 +343,6 @@ def test_documented_outcome(
     assert outcome(compiled(document), action, resource, context) is expected
 
 
-@pytest.mark.xfail(strict=True, reason="the engine refuses an empty condition value list (EMPTY_LIST)")
 def test_default_features_only_example_is_accepted() -> None:
     # "The following policy only allows connect using default features": ForAllValues over [].
     policy = compiled(connect_only("ForAllValues:StringEquals", []))
@@ -360,3 +359,19 @@ def test_every_example_passes_the_iot_vocabulary_without_errors() -> None:
     # The literal-"+" example is exactly what the lint is for.
     found = [f.code for f in lint_policy(json.dumps(LITERAL_PLUS)).findings]
     assert "IOT_MQTT_WILDCARD_IN_TOPIC_FILTER" in found
+
+
+@pytest.mark.parametrize(
+    ("operator", "present", "expected"),
+    [
+        ("StringEquals", ["x"], IMPLICIT),
+        ("StringNotEquals", ["x"], ALLOW),
+        ("ForAnyValue:StringEquals", ["x"], IMPLICIT),
+        ("ForAllValues:StringEquals", [], ALLOW),
+    ],
+)
+def test_empty_condition_value_list_matches_no_value(
+    operator: str, present: list[str], expected: object
+) -> None:
+    policy = compiled(connect_only(operator, []))
+    assert outcome(policy, "iot:Connect", "client/c", attrs(*present)) is expected

@@ -117,10 +117,6 @@ def test_valid_document_has_no_findings() -> None:
             ("INVALID_CONDITION_KEY", 'Statement[0].Condition.StringEquals["nocolon"]'),
         ),
         (
-            stmt(Condition={"StringEquals": {"a:b": []}}),
-            ("EMPTY_LIST", 'Statement[0].Condition.StringEquals["a:b"]'),
-        ),
-        (
             stmt(Condition={"StringEquals": {"a:b": None}}),
             ("INVALID_TYPE", 'Statement[0].Condition.StringEquals["a:b"]'),
         ),
