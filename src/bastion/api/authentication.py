@@ -5,25 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 
 from bastion.api.errors import AwsError
+from bastion.api.models import protocol
 from bastion.api.protocols import HttpRequest
+from bastion.api.routing import SIGNING_NAMES as SERVICE_OF_SIGNING_NAME
 from bastion.auth import sigv4
 from bastion.auth.sigv4_errors import ExpiredSecurityToken, SigV4Error, UnrecognizedAccessKey
 from bastion.services.identity import CredentialError, CredentialResolver, Principal
 
-QUERY_SERVICES = frozenset({"iam", "sts"})
-# The signing names a client may put in its credential scope for each service (first = the usual one).
-SIGNING_NAMES: dict[str, tuple[str, ...]] = {
-    "iam": ("iam",),
-    "sts": ("sts",),
-    "cognito-idp": ("cognito-idp",),
-    "cognito-identity": ("cognito-identity",),
-    "iot": ("iot",),
-    "iot-data": ("iotdata", "iotdevicegateway"),
-    "lambda": ("lambda",),
-}
 # IAM is a global service: clients sign it for us-east-1 whatever region they use.
 GLOBAL_SERVICE_REGION = {"iam": "us-east-1"}
-JSON_SERVICES = frozenset({"cognito-idp", "cognito-identity"})
+
+
+def signing_names(service: str) -> tuple[str, ...]:
+    """The names a client may put in its credential scope for ``service`` (first = the usual one)."""
+    names = tuple(name for name, owner in SERVICE_OF_SIGNING_NAME.items() if owner == service)
+    return names or (service,)
+
+
+def _status(service: str) -> int:
+    """AWS answers authentication failures with 400 on JSON 1.1 services and 403 on rest-json ones."""
+    return 400 if protocol(service) == "json" else 403
+
 
 # SigV4 error code -> (json/rest-json code, query code)
 _CODES: dict[str, tuple[str, str]] = {
@@ -38,21 +40,19 @@ _CODES: dict[str, tuple[str, str]] = {
 
 
 def missing_authentication(service: str) -> AwsError:
-    if service in QUERY_SERVICES:
+    if protocol(service) == "query":
         return AwsError("MissingAuthenticationToken", "Request is missing Authentication Token", status=403)
     return AwsError(
-        "MissingAuthenticationTokenException",
-        "Missing Authentication Token",
-        status=400 if service in JSON_SERVICES else 403,
+        "MissingAuthenticationTokenException", "Missing Authentication Token", status=_status(service)
     )
 
 
 def to_aws_error(service: str, error: SigV4Error) -> AwsError:
     json_code, query_code = _CODES.get(error.code, ("InvalidSignatureException", "SignatureDoesNotMatch"))
-    if service in QUERY_SERVICES:
+    if protocol(service) == "query":
         status = 400 if query_code in {"ExpiredToken", "IncompleteSignature"} else 403
         return AwsError(query_code, error.message, status=status)
-    return AwsError(json_code, error.message, status=400 if service in JSON_SERVICES else 403)
+    return AwsError(json_code, error.message, status=_status(service))
 
 
 async def authenticate(
@@ -71,7 +71,7 @@ async def authenticate(
         # Cheap checks first: a stale or misdirected request costs no credential look-up.
         sigv4.check_signature_time(claim, now)
         regions = {region, GLOBAL_SERVICE_REGION.get(service, region)}
-        sigv4.check_scope(claim, regions=regions, services=SIGNING_NAMES.get(service, (service,)))
+        sigv4.check_scope(claim, regions=regions, services=signing_names(service))
         try:
             resolved = await resolver.resolve(claim.access_key_id, claim.security_token)
         except CredentialError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bastion.api.errors import AwsError
+from bastion.api.models import protocol
 from bastion.services import errors as e
 from bastion.services.cognito_identity import errors as cognito_identity
 from bastion.services.cognito_idp import errors as cognito_idp
@@ -71,7 +72,6 @@ _TABLES: Mapping[str, Mapping[type[e.ServiceError], tuple[str, int]]] = {
 _DEFAULT: Mapping[type[e.ServiceError], tuple[str, int]] = {
     e.AccessDeniedError: ("AccessDeniedException", 403),
 }
-_QUERY_SERVICES = frozenset({"iam", "sts"})
 
 
 def to_aws_error(service: str, error: e.ServiceError) -> AwsError:
@@ -87,30 +87,21 @@ def to_aws_error(service: str, error: e.ServiceError) -> AwsError:
 
 def _fields(service: str, error: e.ServiceError) -> dict[str, str]:
     """Extra members of the error shape (IoT's ResourceAlreadyExistsException: resourceId, resourceArn)."""
-    if service in _QUERY_SERVICES or not isinstance(error, e.AlreadyExistsError):
+    if protocol(service) == "query" or not isinstance(error, e.AlreadyExistsError):
         return {}
     fields = {"resourceId": error.resource_id, "resourceArn": error.resource_arn}
     return {key: value for key, value in fields.items() if value is not None}
 
 
 def internal_error(service: str) -> AwsError:
-    if service in _QUERY_SERVICES:
-        return AwsError(
-            "ServiceFailure" if service == "iam" else "InternalFailure",
-            "We encountered an internal error. Please try again.",
-            status=500,
-            sender_fault=False,
-        )
+    code = "ServiceFailure" if service == "iam" else "InternalFailure"  # IAM's model names it ServiceFailure
     return AwsError(
-        "InternalFailure",
-        "We encountered an internal error. Please try again.",
-        status=500,
-        sender_fault=False,
+        code, "We encountered an internal error. Please try again.", status=500, sender_fault=False
     )
 
 
 def unsupported_operation(service: str, operation: str) -> AwsError:
-    if service in _QUERY_SERVICES:
+    if protocol(service) == "query":
         return AwsError(
             "InvalidAction", f"The action {operation} is not valid for this endpoint.", status=400
         )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bastion.api.fronts.base import CallContext, Front, Operation, Output, Params
+from bastion.services.errors import InvalidInputError
 from bastion.services.iam.aws_managed import is_aws_managed
 from bastion.services.iam.service import IamService
 from bastion.storage import interfaces as st
@@ -328,7 +329,5 @@ def build_iam_front(iam: IamService, account_id: str) -> Front:
 def _caller_user_name(ctx: CallContext) -> str:
     principal = ctx.require_principal()
     if principal.user_name is None:
-        from bastion.services.errors import InvalidInputError
-
         raise InvalidInputError("Must specify userName when calling with non-User credentials")
     return principal.user_name
