@@ -221,6 +221,62 @@ def test_assume_role_refused_when_trust_policy_does_not_trust(
     assert _error(exc) == ("AccessDenied", 403)
 
 
+def _trust(principal: str) -> str:
+    return _policy({"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"})
+
+
+def _user_sts(iam: Any, client_for: ClientFactory, name: str, *statements: dict[str, Any]) -> Any:
+    iam.create_user(UserName=name)
+    if statements:
+        iam.put_user_policy(UserName=name, PolicyName="own", PolicyDocument=_policy(*statements))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return client_for("sts", key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def test_trust_naming_the_user_grants_without_an_identity_policy(
+    admin: Any, client_for: ClientFactory, unique: str
+) -> None:
+    """Same account: a trust policy naming the user's ARN is enough; one naming only the account
+    delegates to the user's own policies, which then must allow; an explicit deny there always wins."""
+    iam = admin("iam")
+    user = f"named-{unique}"
+    user_arn = f"arn:aws:iam::{ACCOUNT}:user/{user}"
+    sts = _user_sts(iam, client_for, user)
+    named, by_account = f"named-{unique}", f"acct-{unique}"
+    iam.create_role(RoleName=named, AssumeRolePolicyDocument=_trust(user_arn))
+    iam.create_role(RoleName=by_account, AssumeRolePolicyDocument=TRUST_ACCOUNT)
+
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{named}", RoleSessionName="s1")
+    assert creds["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/{named}/s1"
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{by_account}", RoleSessionName="s1")
+    assert _error(exc) == ("AccessDenied", 403)
+
+    iam.put_user_policy(
+        UserName=user,
+        PolicyName="no-roles",
+        PolicyDocument=_policy({"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*"}),
+    )
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{named}", RoleSessionName="s1")
+    assert _error(exc) == ("AccessDenied", 403)
+    assert "explicit deny" in exc.value.response["Error"]["Message"]
+
+
+def test_trust_naming_another_user_does_not_grant(admin: Any, client_for: ClientFactory, unique: str) -> None:
+    iam = admin("iam")
+    role = f"other-{unique}"
+    iam.create_role(
+        RoleName=role, AssumeRolePolicyDocument=_trust(f"arn:aws:iam::{ACCOUNT}:user/someone-{unique}")
+    )
+    sts = _user_sts(
+        iam, client_for, f"x-{unique}", {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}
+    )
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{role}", RoleSessionName="s1")
+    assert _error(exc) == ("AccessDenied", 403)
+
+
 def test_aws_managed_policies_attach_by_arn_and_cannot_change(
     admin: Any, client_for: ClientFactory, unique: str
 ) -> None:
@@ -239,3 +295,17 @@ def test_aws_managed_policies_attach_by_arn_and_cannot_change(
     with pytest.raises(ClientError) as exc:
         iam.delete_policy(PolicyArn=arn)
     assert _error(exc) == ("UnmodifiableEntity", 400)
+
+
+def test_trust_naming_a_role_grants_its_sessions(admin: Any, client_for: ClientFactory, unique: str) -> None:
+    """Role chaining in one account: the second role's trust names the first role; the first role's
+    sessions need no sts:AssumeRole permission of their own."""
+    iam = admin("iam")
+    first, second = f"first-{unique}", f"second-{unique}"
+    iam.create_role(RoleName=first, AssumeRolePolicyDocument=TRUST_ACCOUNT)
+    iam.create_role(RoleName=second, AssumeRolePolicyDocument=_trust(f"arn:aws:iam::{ACCOUNT}:role/{first}"))
+    session = admin("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{first}", RoleSessionName="s1")
+    creds = session["Credentials"]
+    sts = client_for("sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    chained = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{second}", RoleSessionName="s2")
+    assert chained["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/{second}/s2"

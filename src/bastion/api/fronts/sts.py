@@ -31,16 +31,19 @@ def build_sts_front(sts: StsService, authorizer: Authorizer) -> Front:
         context = request_context(
             caller, source_ip=ctx.source_ip, secure=ctx.secure_transport, now=ctx.now, region=ctx.region
         )
-        # The caller's own policies must allow sts:AssumeRole on the role, and the role must trust it.
+        # The caller's own policies are asked first: their explicit deny always wins. Whether their allow
+        # is needed depends on how the trust policy names the caller (StsService.assume_role).
         decision = await authorizer.decide(caller, "sts:AssumeRole", p["RoleArn"], context)
-        if not decision.allowed:
+        if decision.outcome == "EXPLICIT_DENY":
             raise AccessDeniedError(
                 f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {p['RoleArn']}"
+                " with an explicit deny"
             )
         session = await sts.assume_role(
             caller,
             p["RoleArn"],
             p["RoleSessionName"],
+            identity_allows=decision.allowed,
             duration=p.get("DurationSeconds"),
             session_policy=p.get("Policy"),
             source_identity=p.get("SourceIdentity"),

@@ -14,8 +14,8 @@ from typing import Protocol
 
 from bastion import ids
 from bastion.clock import Clock
+from bastion.policy import Decision, Request, evaluate
 from bastion.policy import Principal as PolicyPrincipal
-from bastion.policy import Request, evaluate
 from bastion.services.errors import (
     AccessDeniedError,
     InvalidIdentityTokenError,
@@ -154,9 +154,14 @@ class StsService:
         principal: PolicyPrincipal,
         context: Mapping[str, object],
     ) -> bool:
+        return self._trust_decision(role, action, principal, context).allowed
+
+    def _trust_decision(
+        self, role: st.Role, action: str, principal: PolicyPrincipal, context: Mapping[str, object]
+    ) -> Decision:
         trust = check_policy(role.trust_policy, PolicyKind.TRUST, label=f"{role.arn} trust policy")
         request = Request(action=action, resource=role.arn, context=context, principal=principal)
-        return evaluate([trust], request).allowed
+        return evaluate([trust], request)
 
     async def assume_role(
         self,
@@ -164,21 +169,37 @@ class StsService:
         role_arn: str,
         session_name: str,
         *,
+        identity_allows: bool,
         duration: int | None = None,
         session_policy: str | None = None,
         source_identity: str | None = None,
         context: Mapping[str, object] | None = None,
     ) -> RoleSession:
+        """``identity_allows``: the caller's own policies allow ``sts:AssumeRole`` on the role (an explicit
+        deny there is the caller's to refuse before asking)."""
         role = await self._role_from_arn(role_arn)
         seconds = self._check_duration(role, duration)
         self._check_session_policy(session_policy)
-        if not self.trust_allows(role, "sts:AssumeRole", _aws_principal(caller), context or {}):
+        if not self._trusts_caller(role, caller, context or {}, identity_allows=identity_allows):
             raise AccessDeniedError(
                 f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
             )
         return self.issue(
             role, session_name, seconds, session_policy=session_policy, source_identity=source_identity
         )
+
+    def _trusts_caller(
+        self, role: st.Role, caller: Principal, context: Mapping[str, object], *, identity_allows: bool
+    ) -> bool:
+        """AWS's same-account rule for role trust: a trust policy that names the caller itself (its ARN, or
+        for a session without a session policy, its role) grants on its own; one that only names the
+        account delegates to the caller's identity policies, which must then allow too."""
+        full = self._trust_decision(role, "sts:AssumeRole", _aws_principal(caller), context)
+        if not full.allowed:
+            return False
+        if identity_allows:
+            return True
+        return self._trust_decision(role, "sts:AssumeRole", _named_principal(caller), context).allowed
 
     async def assume_role_with_web_identity(
         self,
@@ -218,6 +239,16 @@ def _aws_principal(caller: Principal) -> PolicyPrincipal:
     """The caller as an ``{"AWS": …}`` trust principal: its ARN, its account, and its role for a session."""
     aliases = (caller.role_arn,) if caller.role_arn else ()
     return PolicyPrincipal("AWS", caller.arn, account=caller.account_id, aliases=aliases)
+
+
+def _named_principal(caller: Principal) -> PolicyPrincipal:
+    """The caller as trust entries that name it specifically: no account, so ``root`` entries do not match.
+
+    A session policy limits what a trust grant to the role ARN gives a session, so for a session that has
+    one only its own ARN counts (stricter than AWS, which intersects the grant with the session policy).
+    """
+    aliases = (caller.role_arn,) if caller.role_arn and caller.session_policy is None else ()
+    return PolicyPrincipal("AWS", caller.arn, account=None, aliases=aliases)
 
 
 def caller_identity(principal: Principal) -> dict[str, str]:
