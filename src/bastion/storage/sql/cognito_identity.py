@@ -12,10 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 
-from sqlalchemy import Row, delete, false, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, false, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bastion.storage.cognito_identity import (
@@ -27,10 +26,24 @@ from bastion.storage.cognito_identity import (
     RoleMapping,
     SigningKey,
 )
-from bastion.storage.interfaces import AlreadyExists, NotFound, Page, Tag
+from bastion.storage.interfaces import AlreadyExists, NotFound, Page
 from bastion.storage.memory_cognito_identity import POOL_LISTING, check_one_per_provider, identity_listing
-from bastion.storage.paging import check_limit, decode_marker, encode_marker
 from bastion.storage.sql.engine import Database
+from bastion.storage.sql.rows import (
+    AnyRow,
+    Keyset,
+    change_one,
+    existing_row,
+    from_row,
+    insert_new,
+    integrity_as,
+    json_text,
+    locked,
+    read_one,
+    row_values,
+    tags_from_json,
+    tags_json,
+)
 from bastion.storage.sql.tables_cognito_identity import (
     identity_pool_identities,
     identity_pool_logins,
@@ -39,15 +52,11 @@ from bastion.storage.sql.tables_cognito_identity import (
 )
 from bastion.storage.values import utc
 
-_Row: TypeAlias = "Row[*tuple[Any, ...]]"
-
-
-def _dump(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"))
+_LOGIN_TAKEN = "a login is already linked to another identity"
 
 
 def _settings_in(pool: IdentityPool) -> str:
-    return _dump(
+    return json_text(
         {
             "cognito_providers": [
                 [p.provider_name, p.client_id, p.server_side_token_check] for p in pool.cognito_providers
@@ -61,7 +70,7 @@ def _settings_in(pool: IdentityPool) -> str:
 
 
 def _mappings_in(mappings: Sequence[RoleMapping]) -> str:
-    return _dump(
+    return json_text(
         [
             {
                 "provider": m.provider,
@@ -92,18 +101,17 @@ def _pool_values(pool: IdentityPool) -> dict[str, Any]:
         "allow_unauthenticated": pool.allow_unauthenticated,
         "allow_classic_flow": pool.allow_classic_flow,
         "settings": _settings_in(pool),
-        "tags": _dump([[t.key, t.value] for t in pool.tags]),
+        "tags": tags_json(pool.tags),
     }
 
 
-def _pool(row: _Row) -> IdentityPool:
+def _pool(row: AnyRow) -> IdentityPool:
     settings = json.loads(row.settings)
-    return IdentityPool(
-        pool_id=row.pool_id,
-        name=row.name,
+    return from_row(
+        IdentityPool,
+        row,
         allow_unauthenticated=bool(row.allow_unauthenticated),
         allow_classic_flow=bool(row.allow_classic_flow),
-        created=row.created,
         cognito_providers=tuple(
             CognitoProvider(name, client, bool(check))
             for name, client, check in settings["cognito_providers"]
@@ -112,7 +120,7 @@ def _pool(row: _Row) -> IdentityPool:
         developer_provider_name=settings["developer_provider_name"],
         open_id_connect_provider_arns=tuple(settings["open_id_connect_provider_arns"]),
         saml_provider_arns=tuple(settings["saml_provider_arns"]),
-        tags=tuple(Tag(k, v) for k, v in json.loads(row.tags)),
+        tags=tags_from_json(row.tags),
         roles=tuple(sorted(json.loads(row.roles).items())),
         role_mappings=_mappings_out(row.role_mappings),
     )
@@ -128,41 +136,25 @@ class SqlCognitoIdentityRepository:
         values = _pool_values(pool)
         values.update(
             pool_id=pool.pool_id,
-            roles=_dump(dict(pool.roles)),
+            roles=json_text(dict(pool.roles)),
             role_mappings=_mappings_in(pool.role_mappings),
             created=utc(pool.created),
         )
-        try:
-            async with self._db.write() as conn:
-                await conn.execute(insert(identity_pools).values(**values))
-        except IntegrityError:
-            raise AlreadyExists(f"identity pool {pool.pool_id} already exists") from None
+        async with self._db.write() as conn:
+            await insert_new(conn, identity_pools, f"identity pool {pool.pool_id}", values)
 
     async def get_pool(self, pool_id: str) -> IdentityPool | None:
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(select(identity_pools).where(identity_pools.c.pool_id == pool_id))
-            ).first()
-        return None if row is None else _pool(row)
+        p = identity_pools
+        return await read_one(self._db, select(p).where(p.c.pool_id == pool_id), _pool)
 
     async def list_pools(self, marker: str | None, limit: int) -> Page[IdentityPool]:
-        check_limit(limit)
-        query = select(identity_pools).order_by(identity_pools.c.pool_id).limit(limit + 1)
-        if marker is not None:
-            (after,) = decode_marker(POOL_LISTING, marker, 1)
-            query = query.where(identity_pools.c.pool_id > after)
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
-        next_marker = encode_marker(POOL_LISTING, rows[limit - 1].pool_id) if len(rows) > limit else None
-        return Page([_pool(r) for r in rows[:limit]], next_marker)
+        keyset = Keyset(POOL_LISTING, (identity_pools.c.pool_id,))
+        return await keyset.read(self._db, select(identity_pools), marker, limit, _pool)
 
     async def _update_pool_row(self, pool_id: str, **values: Any) -> None:
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                update(identity_pools).where(identity_pools.c.pool_id == pool_id).values(**values)
-            )
-            if result.rowcount == 0:
-                raise NotFound(f"identity pool {pool_id} does not exist")
+        p = identity_pools
+        stmt = update(p).where(p.c.pool_id == pool_id).values(**values)
+        await change_one(self._db, stmt, f"identity pool {pool_id} does not exist")
 
     async def update_pool(self, pool: IdentityPool) -> None:
         await self._update_pool_row(pool.pool_id, **_pool_values(pool))
@@ -170,14 +162,15 @@ class SqlCognitoIdentityRepository:
     async def set_roles(
         self, pool_id: str, roles: Sequence[tuple[str, str]], mappings: Sequence[RoleMapping]
     ) -> None:
-        await self._update_pool_row(pool_id, roles=_dump(dict(roles)), role_mappings=_mappings_in(mappings))
+        await self._update_pool_row(
+            pool_id, roles=json_text(dict(roles)), role_mappings=_mappings_in(mappings)
+        )
 
     async def delete_pool(self, pool_id: str) -> None:
-        async with self._db.write() as conn:
-            # Foreign keys cascade to identities and logins on both dialects.
-            result = await conn.execute(delete(identity_pools).where(identity_pools.c.pool_id == pool_id))
-            if result.rowcount == 0:
-                raise NotFound(f"identity pool {pool_id} does not exist")
+        p = identity_pools
+        # Foreign keys cascade to identities and logins on both dialects.
+        stmt = delete(p).where(p.c.pool_id == pool_id)
+        await change_one(self._db, stmt, f"identity pool {pool_id} does not exist")
 
     # -- identities ------------------------------------------------------------------------------------
 
@@ -195,72 +188,42 @@ class SqlCognitoIdentityRepository:
             found[row.identity_id].append(Login(row.provider, row.subject))
         return found
 
-    async def _identities(self, conn: AsyncConnection, rows: Sequence[_Row]) -> list[Identity]:
+    async def _identities(self, conn: AsyncConnection, rows: Sequence[AnyRow]) -> list[Identity]:
         logins = await self._logins_of(conn, [r.identity_id for r in rows])
         return [
-            Identity(
-                identity_id=r.identity_id,
-                pool_id=r.pool_id,
-                created=r.created,
-                last_modified=r.last_modified,
-                logins=tuple(logins[r.identity_id]),
-                disabled=bool(r.disabled),
-                merged_into=r.merged_into,
-            )
+            from_row(Identity, r, logins=tuple(logins[r.identity_id]), disabled=bool(r.disabled))
             for r in rows
         ]
 
-    async def _identity_row(self, conn: AsyncConnection, identity_id: str, *, lock: bool) -> _Row:
-        query = select(identity_pool_identities).where(identity_pool_identities.c.identity_id == identity_id)
-        row = (await conn.execute(query.with_for_update() if lock else query)).first()
-        if row is None:
-            raise NotFound(f"identity {identity_id} does not exist")
-        return row
+    async def _identity_row(self, conn: AsyncConnection, identity_id: str, *, lock: bool) -> AnyRow:
+        ids = identity_pool_identities
+        query = locked(select(ids).where(ids.c.identity_id == identity_id), "update" if lock else None)
+        return await existing_row(conn, query, f"identity {identity_id} does not exist")
 
     async def _insert_logins(
         self, conn: AsyncConnection, identity_id: str, pool_id: str, logins: Sequence[Login]
     ) -> None:
         if not logins:
             return
-        try:
-            await conn.execute(
-                insert(identity_pool_logins),
-                [
-                    {
-                        "identity_id": identity_id,
-                        "pool_id": pool_id,
-                        "provider": login.provider,
-                        "subject": login.subject,
-                    }
-                    for login in logins
-                ],
-            )
-        except IntegrityError:
-            raise AlreadyExists("a login is already linked to another identity") from None
+        rows = [
+            {
+                "identity_id": identity_id,
+                "pool_id": pool_id,
+                "provider": login.provider,
+                "subject": login.subject,
+            }
+            for login in logins
+        ]
+        with integrity_as(AlreadyExists(_LOGIN_TAKEN)):
+            await conn.execute(insert(identity_pool_logins), rows)
 
     async def create_identity(self, identity: Identity) -> None:
         check_one_per_provider(identity.logins)
+        p, ids = identity_pools, identity_pool_identities
         async with self._db.write() as conn:
-            pool = await conn.scalar(
-                select(identity_pools.c.pool_id)
-                .where(identity_pools.c.pool_id == identity.pool_id)
-                .with_for_update(read=True)
-            )
-            if pool is None:
-                raise NotFound(f"identity pool {identity.pool_id} does not exist")
-            try:
-                await conn.execute(
-                    insert(identity_pool_identities).values(
-                        identity_id=identity.identity_id,
-                        pool_id=identity.pool_id,
-                        disabled=identity.disabled,
-                        merged_into=identity.merged_into,
-                        created=utc(identity.created),
-                        last_modified=utc(identity.last_modified),
-                    )
-                )
-            except IntegrityError:
-                raise AlreadyExists(f"identity {identity.identity_id} already exists") from None
+            query = locked(select(p.c.pool_id).where(p.c.pool_id == identity.pool_id), "share")
+            await existing_row(conn, query, f"identity pool {identity.pool_id} does not exist")
+            await insert_new(conn, ids, f"identity {identity.identity_id}", row_values(identity, ids))
             await self._insert_logins(conn, identity.identity_id, identity.pool_id, identity.logins)
 
     async def get_identity(self, identity_id: str) -> Identity | None:
@@ -285,28 +248,21 @@ class SqlCognitoIdentityRepository:
     async def list_identities(
         self, pool_id: str, marker: str | None, limit: int, hide_disabled: bool
     ) -> Page[Identity]:
-        check_limit(limit)
-        ids = identity_pool_identities
-        query = select(ids).where(ids.c.pool_id == pool_id).order_by(ids.c.identity_id).limit(limit + 1)
+        p, ids = identity_pools, identity_pool_identities
+        keyset = Keyset(identity_listing(pool_id), (ids.c.identity_id,))
+        query = select(ids).where(ids.c.pool_id == pool_id)
         if hide_disabled:
             query = query.where(ids.c.disabled == false())
-        if marker is not None:
-            (after,) = decode_marker(identity_listing(pool_id), marker, 1)
-            query = query.where(ids.c.identity_id > after)
+        query = keyset.select(query, marker, limit)
         async with self._db.read() as conn:
-            exists = await conn.scalar(
-                select(identity_pools.c.pool_id).where(identity_pools.c.pool_id == pool_id)
+            await existing_row(
+                conn,
+                select(p.c.pool_id).where(p.c.pool_id == pool_id),
+                f"identity pool {pool_id} does not exist",
             )
-            if exists is None:
-                raise NotFound(f"identity pool {pool_id} does not exist")
             rows = (await conn.execute(query)).all()
             items = await self._identities(conn, rows[:limit])
-        next_marker = (
-            encode_marker(identity_listing(pool_id), rows[limit - 1].identity_id)
-            if len(rows) > limit
-            else None
-        )
-        return Page(items, next_marker)
+        return Page(items, keyset.next_marker(rows, limit))
 
     async def link_logins(
         self, identity_id: str, logins: Sequence[Login], absorb: Sequence[str], when: datetime
@@ -314,7 +270,7 @@ class SqlCognitoIdentityRepository:
         when = utc(when)
         ids, lg = identity_pool_identities, identity_pool_logins
         sources = sorted({i for i in absorb if i != identity_id})
-        try:
+        with integrity_as(AlreadyExists(_LOGIN_TAKEN)):
             async with self._db.write() as conn:
                 # Lock in id order so that two merges of the same identities cannot deadlock.
                 rows = {
@@ -342,8 +298,6 @@ class SqlCognitoIdentityRepository:
                 )
                 fresh = await self._identity_row(conn, identity_id, lock=False)
                 return (await self._identities(conn, [fresh]))[0]
-        except IntegrityError:
-            raise AlreadyExists("a login is already linked to another identity") from None
 
     async def unlink_logins(self, identity_id: str, providers: Sequence[str], when: datetime) -> Identity:
         when = utc(when)
@@ -381,15 +335,9 @@ class SqlCognitoIdentityRepository:
         keys = identity_pool_signing_keys
         async with self._db.read() as conn:
             rows = (await conn.execute(select(keys).order_by(keys.c.created, keys.c.kid))).all()
-        return [SigningKey(r.kid, bytes(r.sealed_private_key), r.created) for r in rows]
+        return [from_row(SigningKey, r, sealed_private_key=bytes(r.sealed_private_key)) for r in rows]
 
     async def add_signing_key(self, key: SigningKey) -> None:
-        try:
-            async with self._db.write() as conn:
-                await conn.execute(
-                    insert(identity_pool_signing_keys).values(
-                        kid=key.kid, sealed_private_key=key.sealed_private_key, created=utc(key.created)
-                    )
-                )
-        except IntegrityError:
-            raise AlreadyExists(f"signing key {key.kid} already exists") from None
+        keys = identity_pool_signing_keys
+        async with self._db.write() as conn:
+            await insert_new(conn, keys, f"signing key {key.kid}", row_values(key, keys))

@@ -13,10 +13,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Table, and_, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Column, ColumnElement, Table, and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bastion.storage.cognito_idp import (
@@ -34,9 +33,21 @@ from bastion.storage.cognito_idp import (
     UserPoolRecord,
     users_listing,
 )
-from bastion.storage.interfaces import AlreadyExists, NotFound, Page
-from bastion.storage.paging import check_limit, decode_marker, encode_marker
+from bastion.storage.interfaces import NotFound, Page
+from bastion.storage.paging import check_limit
 from bastion.storage.sql.engine import Database
+from bastion.storage.sql.rows import (
+    AnyRow,
+    Keyset,
+    change_one,
+    existing_row,
+    from_row,
+    insert_new,
+    integrity_as,
+    locked,
+    read_one,
+    row_values,
+)
 from bastion.storage.sql.tables_cognito_idp import (
     cognito_codes,
     cognito_outbox,
@@ -48,75 +59,44 @@ from bastion.storage.sql.tables_cognito_idp import (
 )
 from bastion.storage.values import utc
 
-_Row: TypeAlias = "Row[*tuple[Any, ...]]"
 _R = TypeVar("_R")
 _ALIAS_FIELDS: tuple[UserField, ...] = ("email_alias", "phone_alias", "preferred_alias")
 
 
-def _pool(row: _Row) -> UserPoolRecord:
-    return UserPoolRecord(row.pool_id, row.name, row.created, row.updated, row.settings)
+def _pool(row: AnyRow) -> UserPoolRecord:
+    return from_row(UserPoolRecord, row)
 
 
-def _client(row: _Row) -> UserPoolClientRecord:
+def _client(row: AnyRow) -> UserPoolClientRecord:
     secret = None if row.sealed_secret is None else bytes(row.sealed_secret)
-    return UserPoolClientRecord(
-        row.client_id, row.pool_id, row.name, row.created, row.updated, row.settings, secret
-    )
+    return from_row(UserPoolClientRecord, row, sealed_secret=secret)
 
 
-def _user(row: _Row) -> PoolUserRecord:
-    return PoolUserRecord(
-        pool_id=row.pool_id,
-        sub=row.sub,
-        username=row.username,
-        username_key=row.username_key,
-        status=row.status,
+def _user(row: AnyRow) -> PoolUserRecord:
+    return from_row(
+        PoolUserRecord,
+        row,
         enabled=bool(row.enabled),
-        created=row.created,
-        updated=row.updated,
         attributes=dict(json.loads(row.attributes)),
-        verifier=row.verifier,
-        password_set=row.password_set,
-        email_alias=row.email_alias,
-        phone_alias=row.phone_alias,
-        preferred_alias=row.preferred_alias,
         failed_attempts=int(row.failed_attempts),
-        last_failure=row.last_failure,
     )
 
 
-def _session(row: _Row) -> SessionRecord:
-    return SessionRecord(
-        row.session_id,
-        row.pool_id,
-        row.sub,
-        row.client_id,
-        row.auth_time,
-        row.created,
-        row.expires,
-        row.revoked,
-    )
+def _session(row: AnyRow) -> SessionRecord:
+    return from_row(SessionRecord, row)
 
 
-def _key(row: _Row) -> SigningKeyRecord:
+def _code(row: AnyRow) -> CodeRecord:
+    return from_row(CodeRecord, row, code_hash=bytes(row.code_hash))
+
+
+def _key(row: AnyRow) -> SigningKeyRecord:
     use: KeyUse = "id" if row.use == "id" else "access"
-    return SigningKeyRecord(
-        row.kid, row.pool_id, use, row.created, bytes(row.sealed_private_key), row.public_jwk, row.retired
-    )
+    return from_row(SigningKeyRecord, row, use=use, sealed_private_key=bytes(row.sealed_private_key))
 
 
-def _message(row: _Row) -> OutboxMessage:
-    return OutboxMessage(
-        pool_id=row.pool_id,
-        username=row.username,
-        kind=row.kind,
-        medium=row.medium,
-        destination=row.destination,
-        sealed_secret=bytes(row.sealed_secret),
-        created=row.created,
-        expires=row.expires,
-        seq=int(row.seq),
-    )
+def _message(row: AnyRow) -> OutboxMessage:
+    return from_row(OutboxMessage, row, sealed_secret=bytes(row.sealed_secret), seq=int(row.seq))
 
 
 def _user_values(user: PoolUserRecord) -> dict[str, Any]:
@@ -141,50 +121,36 @@ class SqlCognitoIdpRepository:
     # ---- helpers -------------------------------------------------------------------------------------
 
     async def _lock_pool(self, conn: AsyncConnection, pool_id: str) -> None:
-        found = await conn.scalar(
-            select(cognito_user_pools.c.pool_id)
-            .where(cognito_user_pools.c.pool_id == pool_id)
-            .with_for_update(read=True)
-        )
-        if found is None:
-            raise NotFound(f"user pool {pool_id} does not exist")
+        p = cognito_user_pools
+        query = locked(select(p.c.pool_id).where(p.c.pool_id == pool_id), "share")
+        await existing_row(conn, query, f"user pool {pool_id} does not exist")
 
     async def _lock_user(self, conn: AsyncConnection, sub: str) -> None:
-        found = await conn.scalar(
-            select(cognito_users.c.sub).where(cognito_users.c.sub == sub).with_for_update(read=True)
-        )
-        if found is None:
-            raise NotFound(f"user {sub} does not exist")
+        u = cognito_users
+        query = locked(select(u.c.sub).where(u.c.sub == sub), "share")
+        await existing_row(conn, query, f"user {sub} does not exist")
 
     async def _page(
         self,
         table: Table,
         key: str,
         listing: str,
-        to_record: Callable[[_Row], _R],
+        to_record: Callable[[AnyRow], _R],
         where: ColumnElement[bool] | None,
         marker: str | None,
         limit: int,
     ) -> Page[_R]:
-        check_limit(limit)
-        column = table.c[key]
-        query = select(table).order_by(column).limit(limit + 1)
-        if where is not None:
-            query = query.where(where)
-        if marker is not None:
-            (after,) = decode_marker(listing, marker, 1)
-            query = query.where(column > after)
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
-        next_marker = encode_marker(listing, getattr(rows[limit - 1], key)) if len(rows) > limit else None
-        return Page([to_record(r) for r in rows[:limit]], next_marker)
+        query = select(table) if where is None else select(table).where(where)
+        return await Keyset(listing, (table.c[key],)).read(self._db, query, marker, limit, to_record)
 
-    async def _one(
-        self, table: Table, where: ColumnElement[bool], to_record: Callable[[_Row], _R]
-    ) -> _R | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(select(table).where(where))).first()
-        return None if row is None else to_record(row)
+    async def _set_settings(
+        self, key: Column[str], value: str, what: str, name: str, settings: str, updated: datetime
+    ) -> None:
+        """Update a pool's or a client's name and settings."""
+        stmt = (
+            update(key.table).where(key == value).values(name=name, settings=settings, updated=utc(updated))
+        )
+        await change_one(self._db, stmt, f"{what} {value} does not exist")
 
     async def _check_unique(self, conn: AsyncConnection, user: PoolUserRecord, *, new: bool) -> None:
         u = cognito_users
@@ -208,43 +174,25 @@ class SqlCognitoIdpRepository:
     # ---- pools ---------------------------------------------------------------------------------------
 
     async def create_pool(self, pool: UserPoolRecord) -> None:
-        try:
-            async with self._db.write() as conn:
-                await conn.execute(
-                    insert(cognito_user_pools).values(
-                        pool_id=pool.pool_id,
-                        name=pool.name,
-                        settings=pool.settings,
-                        created=utc(pool.created),
-                        updated=utc(pool.updated),
-                    )
-                )
-        except IntegrityError:
-            raise AlreadyExists(f"user pool {pool.pool_id} already exists") from None
+        p = cognito_user_pools
+        async with self._db.write() as conn:
+            await insert_new(conn, p, f"user pool {pool.pool_id}", row_values(pool, p))
 
     async def get_pool(self, pool_id: str) -> UserPoolRecord | None:
-        return await self._one(cognito_user_pools, cognito_user_pools.c.pool_id == pool_id, _pool)
+        p = cognito_user_pools
+        return await read_one(self._db, select(p).where(p.c.pool_id == pool_id), _pool)
 
     async def list_pools(self, marker: str | None, limit: int) -> Page[UserPoolRecord]:
         return await self._page(cognito_user_pools, "pool_id", "cognito-pools", _pool, None, marker, limit)
 
     async def update_pool(self, pool_id: str, name: str, settings: str, updated: datetime) -> None:
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                update(cognito_user_pools)
-                .where(cognito_user_pools.c.pool_id == pool_id)
-                .values(name=name, settings=settings, updated=utc(updated))
-            )
-            if result.rowcount == 0:
-                raise NotFound(f"user pool {pool_id} does not exist")
+        await self._set_settings(cognito_user_pools.c.pool_id, pool_id, "user pool", name, settings, updated)
 
     async def delete_pool(self, pool_id: str) -> None:
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                delete(cognito_user_pools).where(cognito_user_pools.c.pool_id == pool_id)
-            )
-            if result.rowcount == 0:
-                raise NotFound(f"user pool {pool_id} does not exist")
+        p = cognito_user_pools
+        await change_one(
+            self._db, delete(p).where(p.c.pool_id == pool_id), f"user pool {pool_id} does not exist"
+        )
 
     async def count_users(self, pool_id: str) -> int:
         async with self._db.read() as conn:
@@ -256,27 +204,14 @@ class SqlCognitoIdpRepository:
     # ---- clients -------------------------------------------------------------------------------------
 
     async def create_client(self, client: UserPoolClientRecord) -> None:
+        c = cognito_user_pool_clients
         async with self._db.write() as conn:
             await self._lock_pool(conn, client.pool_id)
-            try:
-                await conn.execute(
-                    insert(cognito_user_pool_clients).values(
-                        client_id=client.client_id,
-                        pool_id=client.pool_id,
-                        name=client.name,
-                        settings=client.settings,
-                        sealed_secret=client.sealed_secret,
-                        created=utc(client.created),
-                        updated=utc(client.updated),
-                    )
-                )
-            except IntegrityError:
-                raise AlreadyExists(f"client {client.client_id} already exists") from None
+            await insert_new(conn, c, f"client {client.client_id}", row_values(client, c))
 
     async def get_client(self, client_id: str) -> UserPoolClientRecord | None:
-        return await self._one(
-            cognito_user_pool_clients, cognito_user_pool_clients.c.client_id == client_id, _client
-        )
+        c = cognito_user_pool_clients
+        return await read_one(self._db, select(c).where(c.c.client_id == client_id), _client)
 
     async def list_clients(self, pool_id: str, marker: str | None, limit: int) -> Page[UserPoolClientRecord]:
         if await self.get_pool(pool_id) is None:
@@ -287,57 +222,41 @@ class SqlCognitoIdpRepository:
         )
 
     async def update_client(self, client_id: str, name: str, settings: str, updated: datetime) -> None:
-        async with self._db.write() as conn:
-            c = cognito_user_pool_clients
-            result = await conn.execute(
-                update(c)
-                .where(c.c.client_id == client_id)
-                .values(name=name, settings=settings, updated=utc(updated))
-            )
-            if result.rowcount == 0:
-                raise NotFound(f"client {client_id} does not exist")
+        await self._set_settings(
+            cognito_user_pool_clients.c.client_id, client_id, "client", name, settings, updated
+        )
 
     async def delete_client(self, client_id: str) -> None:
-        async with self._db.write() as conn:
-            c = cognito_user_pool_clients
-            result = await conn.execute(delete(c).where(c.c.client_id == client_id))
-            if result.rowcount == 0:
-                raise NotFound(f"client {client_id} does not exist")
+        c = cognito_user_pool_clients
+        await change_one(
+            self._db, delete(c).where(c.c.client_id == client_id), f"client {client_id} does not exist"
+        )
 
     # ---- users ---------------------------------------------------------------------------------------
 
     async def create_user(self, user: PoolUserRecord) -> None:
+        u = cognito_users
         async with self._db.write() as conn:
             await self._lock_pool(conn, user.pool_id)
             await self._check_unique(conn, user, new=True)
-            try:
-                await conn.execute(
-                    insert(cognito_users).values(
-                        sub=user.sub,
-                        pool_id=user.pool_id,
-                        username=user.username,
-                        username_key=user.username_key,
-                        failed_attempts=0,
-                        last_failure=None,
-                        created=utc(user.created),
-                        **_user_values(user),
-                    )
-                )
-            except IntegrityError:
-                # A concurrent writer took the name between the check and the insert.
-                raise UserConflict("username") from None
+            values = row_values(user, u, failed_attempts=0, last_failure=None, **_user_values(user))
+            # A concurrent writer took the name between the check and the insert.
+            with integrity_as(UserConflict("username")):
+                await conn.execute(insert(u).values(values))
 
     async def get_user(self, pool_id: str, sub: str) -> PoolUserRecord | None:
         u = cognito_users
-        return await self._one(u, and_(u.c.pool_id == pool_id, u.c.sub == sub), _user)
+        return await read_one(self._db, select(u).where(u.c.pool_id == pool_id, u.c.sub == sub), _user)
 
     async def find_user(self, pool_id: str, username_key: str) -> PoolUserRecord | None:
         u = cognito_users
-        return await self._one(u, and_(u.c.pool_id == pool_id, u.c.username_key == username_key), _user)
+        where = and_(u.c.pool_id == pool_id, u.c.username_key == username_key)
+        return await read_one(self._db, select(u).where(where), _user)
 
     async def find_user_by_alias(self, pool_id: str, kind: AliasKind, key: str) -> PoolUserRecord | None:
         u = cognito_users
-        return await self._one(u, and_(u.c.pool_id == pool_id, u.c[ALIAS_COLUMNS[kind]] == key), _user)
+        where = and_(u.c.pool_id == pool_id, u.c[ALIAS_COLUMNS[kind]] == key)
+        return await read_one(self._db, select(u).where(where), _user)
 
     async def list_users(self, pool_id: str, marker: str | None, limit: int) -> Page[PoolUserRecord]:
         if await self.get_pool(pool_id) is None:
@@ -350,23 +269,16 @@ class SqlCognitoIdpRepository:
     async def update_user(self, user: PoolUserRecord) -> None:
         u = cognito_users
         async with self._db.write() as conn:
-            found = await conn.scalar(
-                select(u.c.sub).where(u.c.pool_id == user.pool_id, u.c.sub == user.sub).with_for_update()
-            )
-            if found is None:
-                raise NotFound(f"user {user.sub} does not exist")
+            query = locked(select(u.c.sub).where(u.c.pool_id == user.pool_id, u.c.sub == user.sub), "update")
+            await existing_row(conn, query, f"user {user.sub} does not exist")
             await self._check_unique(conn, user, new=False)
-            try:
+            with integrity_as(UserConflict("email_alias")):
                 await conn.execute(update(u).where(u.c.sub == user.sub).values(**_user_values(user)))
-            except IntegrityError:
-                raise UserConflict("email_alias") from None
 
     async def delete_user(self, pool_id: str, sub: str) -> None:
         u = cognito_users
-        async with self._db.write() as conn:
-            result = await conn.execute(delete(u).where(u.c.pool_id == pool_id, u.c.sub == sub))
-            if result.rowcount == 0:
-                raise NotFound(f"user {sub} does not exist")
+        stmt = delete(u).where(u.c.pool_id == pool_id, u.c.sub == sub)
+        await change_one(self._db, stmt, f"user {sub} does not exist")
 
     async def record_failed_sign_in(self, pool_id: str, sub: str, at: datetime) -> int:
         u = cognito_users
@@ -395,35 +307,15 @@ class SqlCognitoIdpRepository:
         async with self._db.write() as conn:
             await self._lock_user(conn, code.sub)
             await conn.execute(delete(c).where(c.c.sub == code.sub, c.c.purpose == code.purpose))
-            await conn.execute(
-                insert(c).values(
-                    sub=code.sub,
-                    purpose=code.purpose,
-                    pool_id=code.pool_id,
-                    code_hash=code.code_hash,
-                    attempts=code.attempts,
-                    created=utc(code.created),
-                    expires=utc(code.expires),
-                )
-            )
+            await conn.execute(insert(c).values(row_values(code, c)))
 
     def _code_where(self, pool_id: str, sub: str, purpose: str) -> ColumnElement[bool]:
         c = cognito_codes
         return and_(c.c.pool_id == pool_id, c.c.sub == sub, c.c.purpose == purpose)
 
     async def get_code(self, pool_id: str, sub: str, purpose: str) -> CodeRecord | None:
-        def record(row: _Row) -> CodeRecord:
-            return CodeRecord(
-                row.pool_id,
-                row.sub,
-                row.purpose,
-                bytes(row.code_hash),
-                row.created,
-                row.expires,
-                row.attempts,
-            )
-
-        return await self._one(cognito_codes, self._code_where(pool_id, sub, purpose), record)
+        query = select(cognito_codes).where(self._code_where(pool_id, sub, purpose))
+        return await read_one(self._db, query, _code)
 
     async def count_code_failure(self, pool_id: str, sub: str, purpose: str) -> int:
         c = cognito_codes
@@ -443,26 +335,14 @@ class SqlCognitoIdpRepository:
     # ---- sessions ------------------------------------------------------------------------------------
 
     async def create_session(self, session: SessionRecord) -> None:
+        s = cognito_sessions
         async with self._db.write() as conn:
             await self._lock_user(conn, session.sub)
-            try:
-                await conn.execute(
-                    insert(cognito_sessions).values(
-                        session_id=session.session_id,
-                        sub=session.sub,
-                        pool_id=session.pool_id,
-                        client_id=session.client_id,
-                        auth_time=utc(session.auth_time),
-                        created=utc(session.created),
-                        expires=utc(session.expires),
-                        revoked=None if session.revoked is None else utc(session.revoked),
-                    )
-                )
-            except IntegrityError:
-                raise AlreadyExists(f"session {session.session_id} already exists") from None
+            await insert_new(conn, s, f"session {session.session_id}", row_values(session, s))
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
-        return await self._one(cognito_sessions, cognito_sessions.c.session_id == session_id, _session)
+        s = cognito_sessions
+        return await read_one(self._db, select(s).where(s.c.session_id == session_id), _session)
 
     async def revoke_session(self, session_id: str, at: datetime) -> bool:
         s = cognito_sessions
@@ -503,20 +383,7 @@ class SqlCognitoIdpRepository:
                 .where(k.c.pool_id == key.pool_id, k.c.use == key.use, k.c.retired.is_(None))
                 .values(retired=created)
             )
-            try:
-                await conn.execute(
-                    insert(k).values(
-                        kid=key.kid,
-                        pool_id=key.pool_id,
-                        use=key.use,
-                        sealed_private_key=key.sealed_private_key,
-                        public_jwk=key.public_jwk,
-                        created=created,
-                        retired=None,
-                    )
-                )
-            except IntegrityError:
-                raise AlreadyExists(f"signing key {key.kid} already exists") from None
+            await insert_new(conn, k, f"signing key {key.kid}", row_values(key, k, retired=None))
 
     async def list_signing_keys(self, pool_id: str) -> Sequence[SigningKeyRecord]:
         k = cognito_signing_keys
@@ -529,22 +396,10 @@ class SqlCognitoIdpRepository:
     # ---- outbox --------------------------------------------------------------------------------------
 
     async def add_outbox_message(self, message: OutboxMessage) -> int:
+        o = cognito_outbox
         async with self._db.write() as conn:
             await self._lock_pool(conn, message.pool_id)
-            seq = await conn.scalar(
-                insert(cognito_outbox)
-                .values(
-                    pool_id=message.pool_id,
-                    username=message.username,
-                    kind=message.kind,
-                    medium=message.medium,
-                    destination=message.destination,
-                    sealed_secret=message.sealed_secret,
-                    created=utc(message.created),
-                    expires=utc(message.expires),
-                )
-                .returning(cognito_outbox.c.seq)
-            )
+            seq = await conn.scalar(insert(o).values(row_values(message, o)).returning(o.c.seq))
         return int(seq)
 
     async def list_outbox(self, pool_id: str | None, limit: int) -> Sequence[OutboxMessage]:

@@ -9,19 +9,15 @@ transactions cannot wait on each other. SQLite ignores the row locks: its writes
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias, TypeVar
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, Table, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Select, Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bastion.storage.interfaces import (
     AccessKey,
-    AlreadyExists,
     DeleteConflict,
     InlinePolicy,
     ManagedPolicy,
@@ -34,9 +30,24 @@ from bastion.storage.interfaces import (
     Tag,
     User,
 )
-from bastion.storage.paging import check_limit, decode_marker, encode_marker
 from bastion.storage.sql.engine import Database
-from bastion.storage.sql.meta import bump_in
+from bastion.storage.sql.rows import (
+    AnyRow,
+    Keyset,
+    Lock,
+    change_existing,
+    existing_row,
+    from_row,
+    insert_new,
+    insert_on_conflict,
+    locked,
+    read_one,
+    row_values,
+    tags_from_json,
+    tags_json,
+    upsert,
+    write_bumping,
+)
 from bastion.storage.sql.tables import (
     access_keys,
     managed_policies,
@@ -50,12 +61,7 @@ from bastion.storage.sql.tables import (
 )
 from bastion.storage.values import arn_account, check_status, merge_tags, name_key, remove_tags, utc
 
-_Lock = Literal["share", "update"]
-# A result row of any shape; its attributes are the selected column names. Written for SQLAlchemy 2.1's
-# variadic generics; kept out of runtime evaluation so that 2.0 imports this module too.
-_Row: TypeAlias = "Row[*tuple[Any, ...]]"
 _R = TypeVar("_R")
-_S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,58 +85,17 @@ _OWNERS: dict[OwnerKind, _Owner] = {
 }
 
 
-def _tags_in(tags: Sequence[Tag]) -> str:
-    return json.dumps([[t.key, t.value] for t in tags], separators=(",", ":"))
+def _role(row: AnyRow) -> Role:
+    return from_row(Role, row, tags=tags_from_json(row.tags))
 
 
-def _tags_out(stored: str) -> tuple[Tag, ...]:
-    return tuple(Tag(k, v) for k, v in json.loads(stored))
+def _user(row: AnyRow) -> User:
+    return from_row(User, row, tags=tags_from_json(row.tags))
 
 
-def _locked(query: _S, lock: _Lock | None) -> _S:
-    if lock is None:
-        return query
-    return query.with_for_update(read=lock == "share")
-
-
-def _role(row: _Row) -> Role:
-    return Role(
-        role_id=row.role_id,
-        name=row.name,
-        path=row.path,
-        arn=row.arn,
-        trust_policy=row.trust_policy,
-        created=row.created,
-        description=row.description,
-        max_session_duration=row.max_session_duration,
-        tags=_tags_out(row.tags),
-    )
-
-
-def _user(row: _Row) -> User:
-    return User(
-        user_id=row.user_id,
-        name=row.name,
-        path=row.path,
-        arn=row.arn,
-        created=row.created,
-        tags=_tags_out(row.tags),
-    )
-
-
-def _policy(row: _Row) -> ManagedPolicy:
-    return ManagedPolicy(
-        policy_id=row.policy_id,
-        name=row.name,
-        path=row.path,
-        arn=row.arn,
-        default_version_id=row.default_version_id,
-        created=row.created,
-        updated=row.updated,
-        description=row.description,
-        attachment_count=row.attachment_count,
-        tags=_tags_out(row.tags),
-    )
+def _policy(row: AnyRow) -> ManagedPolicy:
+    """From a row of ``_policy_select``."""
+    return from_row(ManagedPolicy, row, tags=tags_from_json(row.tags))
 
 
 def _policy_select() -> Select[*tuple[Any, ...]]:
@@ -161,81 +126,56 @@ class SqlIamRepository:
 
     # -- helpers ---------------------------------------------------------------------------------------
 
-    def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
-        """INSERT with ON CONFLICT support (same API on both dialects, different SQL)."""
-        return (postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert)(table)
+    async def _owner_id(self, conn: AsyncConnection, owner: _Owner, name: str, lock: Lock | None) -> str:
+        query = locked(select(owner.id).where(owner.table.c.name_key == name_key(name)), lock)
+        return str((await existing_row(conn, query, f"{owner.kind} {name} does not exist"))[0])
 
-    async def _owner_id(self, conn: AsyncConnection, owner: _Owner, name: str, lock: _Lock | None) -> str:
-        query = _locked(select(owner.id).where(owner.table.c.name_key == name_key(name)), lock)
-        found = await conn.scalar(query)
-        if found is None:
-            raise NotFound(f"{owner.kind} {name} does not exist")
-        return str(found)
-
-    async def _policy_row(self, conn: AsyncConnection, arn: str, lock: _Lock | None) -> _Row:
+    async def _policy_row(self, conn: AsyncConnection, arn: str, lock: Lock | None) -> AnyRow:
         mp = managed_policies
-        query = _locked(
-            select(mp.c.policy_id, mp.c.arn, mp.c.default_version_id).where(mp.c.arn_key == arn.lower()), lock
-        )
-        row = (await conn.execute(query)).first()
-        if row is None:
-            raise NotFound(f"policy {arn} does not exist")
-        return row
-
-    async def _insert_unique(self, conn: AsyncConnection, table: Table, what: str, **values: Any) -> None:
-        try:
-            await conn.execute(insert(table).values(**values))
-        except IntegrityError:
-            # Any parent row was checked (and locked) first, so only a unique key can have failed.
-            raise AlreadyExists(f"{what} already exists") from None
+        query = select(mp.c.policy_id, mp.c.arn, mp.c.default_version_id).where(mp.c.arn_key == arn.lower())
+        return await existing_row(conn, locked(query, lock), f"policy {arn} does not exist")
 
     async def _update_one(self, table: Table, where: ColumnElement[bool], what: str, **values: Any) -> None:
-        async with self._db.write() as conn:
-            result = await conn.execute(update(table).where(where).values(**values))
-            if result.rowcount == 0:
-                raise NotFound(f"{what} does not exist")
-            await bump_in(conn)
+        async with write_bumping(self._db) as conn:
+            await change_existing(conn, update(table).where(where).values(**values), f"{what} does not exist")
 
     async def _list_named(
         self,
         table: Table,
         listing: str,
-        to_record: Callable[[_Row], _R],
+        to_record: Callable[[AnyRow], _R],
         path_prefix: str,
         marker: str | None,
         limit: int,
     ) -> Page[_R]:
-        check_limit(limit)
-        query = select(table).order_by(table.c.name_key).limit(limit + 1)
+        query = select(table)
         path_filter = _path_filter(table.c.path, path_prefix)
         if path_filter is not None:
             query = query.where(path_filter)
-        if marker is not None:
-            (after,) = decode_marker(listing, marker, 1)
-            query = query.where(table.c.name_key > after)
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
-        next_marker = encode_marker(listing, rows[limit - 1].name_key) if len(rows) > limit else None
-        return Page([to_record(r) for r in rows[:limit]], next_marker)
+        return await Keyset(listing, (table.c.name_key,)).read(self._db, query, marker, limit, to_record)
 
     async def _retag(
+        self,
+        table: Table,
+        id_column: str,
+        where: ColumnElement[bool],
+        what: str,
+        change: Callable[[tuple[Tag, ...]], tuple[Tag, ...]],
+    ) -> None:
+        async with write_bumping(self._db) as conn:
+            query = select(table.c[id_column], table.c.tags).where(where).with_for_update()
+            row = await existing_row(conn, query, f"{what} does not exist")
+            new_tags = tags_json(change(tags_from_json(row.tags)))
+            await conn.execute(update(table).where(table.c[id_column] == row[0]).values(tags=new_tags))
+
+    async def _retag_owner(
         self, owner: _Owner, name: str, change: Callable[[tuple[Tag, ...]], tuple[Tag, ...]]
     ) -> None:
-        table = owner.table
-        async with self._db.write() as conn:
-            row = (
-                await conn.execute(
-                    select(owner.id, table.c.tags).where(table.c.name_key == name_key(name)).with_for_update()
-                )
-            ).first()
-            if row is None:
-                raise NotFound(f"{owner.kind} {name} does not exist")
-            new_tags = _tags_in(change(_tags_out(row.tags)))
-            await conn.execute(update(table).where(owner.id == row[0]).values(tags=new_tags))
-            await bump_in(conn)
+        where = owner.table.c.name_key == name_key(name)
+        await self._retag(owner.table, owner.id_column, where, f"{owner.kind} {name}", change)
 
     async def _delete_owner(self, owner: _Owner, name: str) -> None:
-        async with self._db.write() as conn:
+        async with write_bumping(self._db) as conn:
             owner_id = await self._owner_id(conn, owner, name, "update")
             dependents = [owner.inline, owner.attachments] + ([access_keys] if owner.kind == "user" else [])
             for table in dependents:
@@ -245,33 +185,16 @@ class SqlIamRepository:
                 if held:
                     raise DeleteConflict(f"{owner.kind} {name} still has {table.name.replace('_', ' ')}")
             await conn.execute(delete(owner.table).where(owner.id == owner_id))
-            await bump_in(conn)
 
     # -- roles -----------------------------------------------------------------------------------------
 
     async def create_role(self, role: Role) -> None:
-        async with self._db.write() as conn:
-            await self._insert_unique(
-                conn,
-                roles,
-                f"role {role.name}",
-                role_id=role.role_id,
-                name=role.name,
-                name_key=name_key(role.name),
-                path=role.path,
-                arn=role.arn,
-                trust_policy=role.trust_policy,
-                description=role.description,
-                max_session_duration=role.max_session_duration,
-                tags=_tags_in(role.tags),
-                created=utc(role.created),
-            )
-            await bump_in(conn)
+        async with write_bumping(self._db) as conn:
+            values = row_values(role, roles, name_key=name_key(role.name), tags=tags_json(role.tags))
+            await insert_new(conn, roles, f"role {role.name}", values)
 
     async def get_role(self, name: str) -> Role | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(select(roles).where(roles.c.name_key == name_key(name)))).first()
-        return None if row is None else _role(row)
+        return await read_one(self._db, select(roles).where(roles.c.name_key == name_key(name)), _role)
 
     async def list_roles(self, path_prefix: str, marker: str | None, limit: int) -> Page[Role]:
         return await self._list_named(roles, "roles", _role, path_prefix, marker, limit)
@@ -295,33 +218,20 @@ class SqlIamRepository:
         await self._delete_owner(_OWNERS["role"], name)
 
     async def tag_role(self, name: str, tags: Sequence[Tag]) -> None:
-        await self._retag(_OWNERS["role"], name, lambda cur: merge_tags(cur, tags, ignore_case=True))
+        await self._retag_owner(_OWNERS["role"], name, lambda cur: merge_tags(cur, tags, ignore_case=True))
 
     async def untag_role(self, name: str, keys: Sequence[str]) -> None:
-        await self._retag(_OWNERS["role"], name, lambda cur: remove_tags(cur, keys, ignore_case=True))
+        await self._retag_owner(_OWNERS["role"], name, lambda cur: remove_tags(cur, keys, ignore_case=True))
 
     # -- users -----------------------------------------------------------------------------------------
 
     async def create_user(self, user: User) -> None:
-        async with self._db.write() as conn:
-            await self._insert_unique(
-                conn,
-                users,
-                f"user {user.name}",
-                user_id=user.user_id,
-                name=user.name,
-                name_key=name_key(user.name),
-                path=user.path,
-                arn=user.arn,
-                tags=_tags_in(user.tags),
-                created=utc(user.created),
-            )
-            await bump_in(conn)
+        async with write_bumping(self._db) as conn:
+            values = row_values(user, users, name_key=name_key(user.name), tags=tags_json(user.tags))
+            await insert_new(conn, users, f"user {user.name}", values)
 
     async def get_user(self, name: str) -> User | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(select(users).where(users.c.name_key == name_key(name)))).first()
-        return None if row is None else _user(row)
+        return await read_one(self._db, select(users).where(users.c.name_key == name_key(name)), _user)
 
     async def list_users(self, path_prefix: str, marker: str | None, limit: int) -> Page[User]:
         return await self._list_named(users, "users", _user, path_prefix, marker, limit)
@@ -330,31 +240,25 @@ class SqlIamRepository:
         await self._delete_owner(_OWNERS["user"], name)
 
     async def tag_user(self, name: str, tags: Sequence[Tag]) -> None:
-        await self._retag(_OWNERS["user"], name, lambda cur: merge_tags(cur, tags, ignore_case=True))
+        await self._retag_owner(_OWNERS["user"], name, lambda cur: merge_tags(cur, tags, ignore_case=True))
 
     async def untag_user(self, name: str, keys: Sequence[str]) -> None:
-        await self._retag(_OWNERS["user"], name, lambda cur: remove_tags(cur, keys, ignore_case=True))
+        await self._retag_owner(_OWNERS["user"], name, lambda cur: remove_tags(cur, keys, ignore_case=True))
 
     # -- inline policies -------------------------------------------------------------------------------
 
     async def put_inline_policy(self, policy: InlinePolicy) -> None:
         owner = _OWNERS[policy.owner_kind]
-        async with self._db.write() as conn:
+        stmt = upsert(self._db.dialect, owner.inline, [owner.id_column, "name_key"], ["name", "document"])
+        async with write_bumping(self._db) as conn:
             owner_id = await self._owner_id(conn, owner, policy.owner_name, "share")
-            stmt = self._insert(owner.inline).values(
-                {
-                    owner.id_column: owner_id,
-                    "name_key": name_key(policy.policy_name),
-                    "name": policy.policy_name,
-                    "document": policy.document,
-                }
-            )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[owner.id_column, "name_key"],
-                set_={"name": stmt.excluded.name, "document": stmt.excluded.document},
-            )
-            await conn.execute(stmt)
-            await bump_in(conn)
+            values = {
+                owner.id_column: owner_id,
+                "name_key": name_key(policy.policy_name),
+                "name": policy.policy_name,
+                "document": policy.document,
+            }
+            await conn.execute(stmt.values(values))
 
     async def get_inline_policy(self, owner_kind: OwnerKind, owner: str, name: str) -> InlinePolicy | None:
         o = _OWNERS[owner_kind]
@@ -363,9 +267,9 @@ class SqlIamRepository:
             .select_from(o.table.join(o.inline, o.inline.c[o.id_column] == o.id))
             .where(o.table.c.name_key == name_key(owner), o.inline.c.name_key == name_key(name))
         )
-        async with self._db.read() as conn:
-            row = (await conn.execute(query)).first()
-        return None if row is None else InlinePolicy(owner_kind, row.owner_name, row.name, row.document)
+        return await read_one(
+            self._db, query, lambda row: InlinePolicy(owner_kind, row.owner_name, row.name, row.document)
+        )
 
     async def list_inline_policies(self, owner_kind: OwnerKind, owner: str) -> Sequence[InlinePolicy]:
         o = _OWNERS[owner_kind]
@@ -388,10 +292,9 @@ class SqlIamRepository:
         o = _OWNERS[owner_kind]
         owner_id = select(o.id).where(o.table.c.name_key == name_key(owner)).scalar_subquery()
         where = (o.inline.c[o.id_column] == owner_id) & (o.inline.c.name_key == name_key(name))
-        async with self._db.write() as conn:
-            if (await conn.execute(delete(o.inline).where(where))).rowcount == 0:
-                raise NotFound(f"{owner_kind} {owner} has no inline policy {name}")
-            await bump_in(conn)
+        async with write_bumping(self._db) as conn:
+            missing = f"{owner_kind} {owner} has no inline policy {name}"
+            await change_existing(conn, delete(o.inline).where(where), missing)
 
     # -- managed policies ------------------------------------------------------------------------------
 
@@ -399,67 +302,38 @@ class SqlIamRepository:
         if first_version.version_id != policy.default_version_id or first_version.policy_arn != policy.arn:
             raise ValueError("the first version must carry the policy's ARN and default version id")
         account = arn_account(policy.arn)
-        async with self._db.write() as conn:
-            await self._insert_unique(
-                conn,
+        async with write_bumping(self._db) as conn:
+            values = row_values(
+                policy,
                 managed_policies,
-                f"policy {policy.name}",
-                policy_id=policy.policy_id,
                 account=account,
-                name=policy.name,
                 name_key=name_key(policy.name),
-                path=policy.path,
-                arn=policy.arn,
                 arn_key=policy.arn.lower(),
-                description=policy.description,
-                default_version_id=policy.default_version_id,
-                tags=_tags_in(policy.tags),
-                created=utc(policy.created),
-                updated=utc(policy.updated),
+                tags=tags_json(policy.tags),
             )
-            await conn.execute(
-                insert(policy_versions).values(
-                    policy_id=policy.policy_id,
-                    version_id=first_version.version_id,
-                    seq=1,
-                    document=first_version.document,
-                    created=utc(first_version.created),
-                )
-            )
-            await bump_in(conn)
+            await insert_new(conn, managed_policies, f"policy {policy.name}", values)
+            version = row_values(first_version, policy_versions, policy_id=policy.policy_id, seq=1)
+            await conn.execute(insert(policy_versions).values(version))
 
     async def get_managed_policy(self, arn: str) -> ManagedPolicy | None:
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(_policy_select().where(managed_policies.c.arn_key == arn.lower()))
-            ).first()
-        return None if row is None else _policy(row)
+        return await read_one(
+            self._db, _policy_select().where(managed_policies.c.arn_key == arn.lower()), _policy
+        )
 
     async def list_managed_policies(
         self, path_prefix: str, marker: str | None, limit: int
     ) -> Page[ManagedPolicy]:
-        check_limit(limit)
         mp = managed_policies
-        # Names are unique per account only, so the ARN breaks ties and keeps the order total.
-        query = _policy_select().order_by(mp.c.name_key, mp.c.arn_key).limit(limit + 1)
+        query = _policy_select()
         path_filter = _path_filter(mp.c.path, path_prefix)
         if path_filter is not None:
             query = query.where(path_filter)
-        if marker is not None:
-            after_name, after_arn = decode_marker("policies", marker, 2)
-            query = query.where(
-                (mp.c.name_key > after_name) | ((mp.c.name_key == after_name) & (mp.c.arn_key > after_arn))
-            )
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
-        next_marker = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_marker = encode_marker("policies", last.name_key, last.arn_key)
-        return Page([_policy(r) for r in rows[:limit]], next_marker)
+        # Names are unique per account only, so the ARN breaks ties and keeps the order total.
+        keyset = Keyset("policies", (mp.c.name_key, mp.c.arn_key))
+        return await keyset.read(self._db, query, marker, limit, _policy)
 
     async def delete_managed_policy(self, arn: str) -> None:
-        async with self._db.write() as conn:
+        async with write_bumping(self._db) as conn:
             policy_id = (await self._policy_row(conn, arn, "update")).policy_id
             for table in (role_policy_attachments, user_policy_attachments):
                 if await conn.scalar(
@@ -468,32 +342,22 @@ class SqlIamRepository:
                     raise DeleteConflict(f"policy {arn} is still attached")
             await conn.execute(delete(policy_versions).where(policy_versions.c.policy_id == policy_id))
             await conn.execute(delete(managed_policies).where(managed_policies.c.policy_id == policy_id))
-            await bump_in(conn)
 
     async def add_policy_version(self, version: PolicyVersion, make_default: bool) -> None:
         pv = policy_versions
-        async with self._db.write() as conn:
+        async with write_bumping(self._db) as conn:
             policy_id = (await self._policy_row(conn, version.policy_arn, "update")).policy_id
             seq = await conn.scalar(
                 select(func.coalesce(func.max(pv.c.seq), 0) + 1).where(pv.c.policy_id == policy_id)
             )
-            await self._insert_unique(
-                conn,
-                pv,
-                f"version {version.version_id} of {version.policy_arn}",
-                policy_id=policy_id,
-                version_id=version.version_id,
-                seq=seq,
-                document=version.document,
-                created=utc(version.created),
-            )
+            what = f"version {version.version_id} of {version.policy_arn}"
+            await insert_new(conn, pv, what, row_values(version, pv, policy_id=policy_id, seq=seq))
             changes: dict[str, Any] = {"updated": utc(version.created)}
             if make_default:
                 changes["default_version_id"] = version.version_id
             await conn.execute(
                 update(managed_policies).where(managed_policies.c.policy_id == policy_id).values(changes)
             )
-            await bump_in(conn)
 
     async def get_policy_version(self, arn: str, version_id: str) -> PolicyVersion | None:
         mp, pv = managed_policies, policy_versions
@@ -502,9 +366,7 @@ class SqlIamRepository:
             .select_from(mp.join(pv, pv.c.policy_id == mp.c.policy_id))
             .where(mp.c.arn_key == arn.lower(), pv.c.version_id == version_id)
         )
-        async with self._db.read() as conn:
-            row = (await conn.execute(query)).first()
-        return None if row is None else _version(row)
+        return await read_one(self._db, query, _version)
 
     async def list_policy_versions(self, arn: str) -> Sequence[PolicyVersion]:
         mp, pv = managed_policies, policy_versions
@@ -522,30 +384,28 @@ class SqlIamRepository:
 
     async def delete_policy_version(self, arn: str, version_id: str) -> None:
         pv = policy_versions
-        async with self._db.write() as conn:
+        async with write_bumping(self._db) as conn:
             policy = await self._policy_row(conn, arn, "update")
             if version_id == policy.default_version_id:
                 raise DeleteConflict(f"version {version_id} is the default version of {arn}")
-            result = await conn.execute(
-                delete(pv).where(pv.c.policy_id == policy.policy_id, pv.c.version_id == version_id)
+            await change_existing(
+                conn,
+                delete(pv).where(pv.c.policy_id == policy.policy_id, pv.c.version_id == version_id),
+                f"policy {arn} has no version {version_id}",
             )
-            if result.rowcount == 0:
-                raise NotFound(f"policy {arn} has no version {version_id}")
-            await bump_in(conn)
 
     async def set_default_policy_version(self, arn: str, version_id: str) -> None:
         pv, mp = policy_versions, managed_policies
-        async with self._db.write() as conn:
+        async with write_bumping(self._db) as conn:
             policy_id = (await self._policy_row(conn, arn, "update")).policy_id
-            exists = await conn.scalar(
-                select(pv.c.seq).where(pv.c.policy_id == policy_id, pv.c.version_id == version_id)
+            await existing_row(
+                conn,
+                select(pv.c.seq).where(pv.c.policy_id == policy_id, pv.c.version_id == version_id),
+                f"policy {arn} has no version {version_id}",
             )
-            if exists is None:
-                raise NotFound(f"policy {arn} has no version {version_id}")
             await conn.execute(
                 update(mp).where(mp.c.policy_id == policy_id).values(default_version_id=version_id)
             )
-            await bump_in(conn)
 
     async def tag_managed_policy(self, arn: str, tags: Sequence[Tag]) -> None:
         await self._retag_policy(arn, lambda cur: merge_tags(cur, tags, ignore_case=False))
@@ -555,35 +415,27 @@ class SqlIamRepository:
 
     async def _retag_policy(self, arn: str, change: Callable[[tuple[Tag, ...]], tuple[Tag, ...]]) -> None:
         mp = managed_policies
-        async with self._db.write() as conn:
-            query = select(mp.c.policy_id, mp.c.tags).where(mp.c.arn_key == arn.lower()).with_for_update()
-            row = (await conn.execute(query)).first()
-            if row is None:
-                raise NotFound(f"policy {arn} does not exist")
-            new_tags = _tags_in(change(_tags_out(row.tags)))
-            await conn.execute(update(mp).where(mp.c.policy_id == row.policy_id).values(tags=new_tags))
-            await bump_in(conn)
+        await self._retag(mp, "policy_id", mp.c.arn_key == arn.lower(), f"policy {arn}", change)
 
     # -- attachments -----------------------------------------------------------------------------------
 
     async def attach_policy(self, owner_kind: OwnerKind, owner: str, policy_arn: str) -> None:
         o = _OWNERS[owner_kind]
-        async with self._db.write() as conn:
+        async with write_bumping(self._db) as conn:
             owner_id = await self._owner_id(conn, o, owner, "share")
             policy_id = (await self._policy_row(conn, policy_arn, "share")).policy_id
-            stmt = self._insert(o.attachments).values({o.id_column: owner_id, "policy_id": policy_id})
+            stmt = insert_on_conflict(self._db.dialect, o.attachments)
+            stmt = stmt.values({o.id_column: owner_id, "policy_id": policy_id})
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=[o.id_column, "policy_id"]))
-            await bump_in(conn)
 
     async def detach_policy(self, owner_kind: OwnerKind, owner: str, policy_arn: str) -> None:
         o, mp = _OWNERS[owner_kind], managed_policies
         owner_id = select(o.id).where(o.table.c.name_key == name_key(owner)).scalar_subquery()
         policy_id = select(mp.c.policy_id).where(mp.c.arn_key == policy_arn.lower()).scalar_subquery()
         where = (o.attachments.c[o.id_column] == owner_id) & (o.attachments.c.policy_id == policy_id)
-        async with self._db.write() as conn:
-            if (await conn.execute(delete(o.attachments).where(where))).rowcount == 0:
-                raise NotFound(f"policy {policy_arn} is not attached to {owner_kind} {owner}")
-            await bump_in(conn)
+        async with write_bumping(self._db) as conn:
+            missing = f"policy {policy_arn} is not attached to {owner_kind} {owner}"
+            await change_existing(conn, delete(o.attachments).where(where), missing)
 
     async def list_attached_policies(self, owner_kind: OwnerKind, owner: str) -> Sequence[ManagedPolicy]:
         o, mp = _OWNERS[owner_kind], managed_policies
@@ -616,25 +468,14 @@ class SqlIamRepository:
 
     async def create_access_key(self, key: AccessKey) -> None:
         check_status(key.status)
-        async with self._db.write() as conn:
+        async with write_bumping(self._db) as conn:
             user_id = await self._owner_id(conn, _OWNERS["user"], key.user_name, "share")
-            await self._insert_unique(
-                conn,
-                access_keys,
-                f"access key {key.access_key_id}",
-                access_key_id=key.access_key_id,
-                user_id=user_id,
-                sealed_secret=bytes(key.sealed_secret),
-                status=key.status,
-                created=utc(key.created),
-            )
-            await bump_in(conn)
+            values = row_values(key, access_keys, user_id=user_id, sealed_secret=bytes(key.sealed_secret))
+            await insert_new(conn, access_keys, f"access key {key.access_key_id}", values)
 
     async def get_access_key(self, access_key_id: str) -> AccessKey | None:
         query = _access_key_select().where(access_keys.c.access_key_id == access_key_id)
-        async with self._db.read() as conn:
-            row = (await conn.execute(query)).first()
-        return None if row is None else _access_key(row)
+        return await read_one(self._db, query, _access_key)
 
     async def list_access_keys(self, user_name: str) -> Sequence[AccessKey]:
         async with self._db.read() as conn:
@@ -655,22 +496,15 @@ class SqlIamRepository:
         await self._update_one(access_keys, where, f"access key {access_key_id}", status=status)
 
     async def delete_access_key(self, access_key_id: str) -> None:
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                delete(access_keys).where(access_keys.c.access_key_id == access_key_id)
-            )
-            if result.rowcount == 0:
-                raise NotFound(f"access key {access_key_id} does not exist")
-            await bump_in(conn)
+        stmt = delete(access_keys).where(access_keys.c.access_key_id == access_key_id)
+        async with write_bumping(self._db) as conn:
+            await change_existing(conn, stmt, f"access key {access_key_id} does not exist")
 
 
-def _version(row: _Row) -> PolicyVersion:
-    return PolicyVersion(
-        policy_arn=row.arn,
-        version_id=row.version_id,
-        document=row.document,
-        created=row.created,
-        is_default=row.version_id == row.default_version_id,
+def _version(row: AnyRow) -> PolicyVersion:
+    """From a row joining a version to its policy."""
+    return from_row(
+        PolicyVersion, row, policy_arn=row.arn, is_default=row.version_id == row.default_version_id
     )
 
 
@@ -680,11 +514,5 @@ def _access_key_select() -> Select[*tuple[Any, ...]]:
     )
 
 
-def _access_key(row: _Row) -> AccessKey:
-    return AccessKey(
-        access_key_id=row.access_key_id,
-        user_name=row.user_name,
-        sealed_secret=bytes(row.sealed_secret),
-        status=row.status,
-        created=row.created,
-    )
+def _access_key(row: AnyRow) -> AccessKey:
+    return from_row(AccessKey, row, sealed_secret=bytes(row.sealed_secret))

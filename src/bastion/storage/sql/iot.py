@@ -9,16 +9,14 @@ under it); deleting a policy locks its row ``FOR UPDATE`` before counting what d
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bastion.storage.interfaces import AlreadyExists, DeleteConflict, InvalidMarker, NotFound, Page, Tag
+from bastion.storage.interfaces import DeleteConflict, InvalidMarker, NotFound, Page
 from bastion.storage.iot import (
     EffectivePolicy,
     IotPolicy,
@@ -32,37 +30,41 @@ from bastion.storage.iot import (
 from bastion.storage.paging import check_limit
 from bastion.storage.sql.engine import Database
 from bastion.storage.sql.meta import bump_in
+from bastion.storage.sql.rows import (
+    AnyRow,
+    Keyset,
+    Lock,
+    change_existing,
+    existing_row,
+    from_row,
+    insert_new,
+    locked,
+    read_one,
+    row_values,
+    tags_from_json,
+    tags_json,
+)
 from bastion.storage.sql.tables_iot import iot_policies, iot_policy_targets, iot_policy_versions
 from bastion.storage.values import utc
 
-_Row: TypeAlias = "Row[*tuple[Any, ...]]"
 _P, _V, _T = iot_policies, iot_policy_versions, iot_policy_targets
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 
 
-def _tags_in(tags: Sequence[Tag]) -> str:
-    return json.dumps([[t.key, t.value] for t in tags], separators=(",", ":"))
-
-
-def _policy(row: _Row) -> IotPolicy:
-    return IotPolicy(
-        name=row.name,
-        arn=row.arn,
-        default_version_id=str(row.default_version),
-        created=row.created,
-        updated=row.updated,
-        tags=tuple(Tag(k, v) for k, v in json.loads(row.tags)),
+def _policy(row: AnyRow) -> IotPolicy:
+    return from_row(
+        IotPolicy, row, default_version_id=str(row.default_version), tags=tags_from_json(row.tags)
     )
 
 
-def _version(row: _Row, default_version: int) -> IotPolicyVersion:
-    return IotPolicyVersion(
-        policy_name=row.policy_name,
-        version_id=str(row.version),
-        document=row.document,
-        created=row.created,
-        is_default=row.version == default_version,
+def _version(row: AnyRow, default_version: int) -> IotPolicyVersion:
+    return from_row(
+        IotPolicyVersion, row, version_id=str(row.version), is_default=row.version == default_version
     )
+
+
+def _keyset(listing: str, *columns: ColumnElement[str]) -> Keyset:
+    return Keyset(listing, columns, encode_iot_marker, decode_iot_marker)
 
 
 def _policy_key(created: datetime, name: str) -> str:
@@ -73,12 +75,9 @@ class SqlIotRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def _lock_policy(self, conn: AsyncConnection, name: str, share: bool) -> _Row:
+    async def _lock_policy(self, conn: AsyncConnection, name: str, lock: Lock) -> AnyRow:
         query = select(_P.c.name, _P.c.default_version, _P.c.last_version).where(_P.c.name == name)
-        row = (await conn.execute(query.with_for_update(read=share))).first()
-        if row is None:
-            raise NotFound(f"policy {name} does not exist")
-        return row
+        return await existing_row(conn, locked(query, lock), f"policy {name} does not exist")
 
     # -- policies --------------------------------------------------------------------------------------
 
@@ -87,29 +86,15 @@ class SqlIotRepository:
             raise ValueError("a new policy's default version is 1")
         created = utc(policy.created)
         async with self._db.write() as conn:
-            try:
-                await conn.execute(
-                    insert(_P).values(
-                        name=policy.name,
-                        arn=policy.arn,
-                        default_version=1,
-                        last_version=1,
-                        tags=_tags_in(policy.tags),
-                        created=created,
-                        updated=utc(policy.updated),
-                    )
-                )
-            except IntegrityError:
-                raise AlreadyExists(f"policy {policy.name} already exists") from None
+            values = row_values(policy, _P, default_version=1, last_version=1, tags=tags_json(policy.tags))
+            await insert_new(conn, _P, f"policy {policy.name}", values)
             await conn.execute(
                 insert(_V).values(policy_name=policy.name, version=1, document=document, created=created)
             )
         return IotPolicyVersion(policy.name, "1", document, created, is_default=True)
 
     async def get_policy(self, name: str) -> IotPolicy | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(select(_P).where(_P.c.name == name))).first()
-        return None if row is None else _policy(row)
+        return await read_one(self._db, select(_P).where(_P.c.name == name), _policy)
 
     async def list_policies(self, marker: str | None, limit: int, ascending: bool) -> Page[IotPolicy]:
         check_limit(limit)
@@ -138,7 +123,7 @@ class SqlIotRepository:
 
     async def delete_policy(self, name: str) -> None:
         async with self._db.write() as conn:
-            await self._lock_policy(conn, name, share=False)
+            await self._lock_policy(conn, name, "update")
             attached = await conn.scalar(select(func.count()).select_from(_T).where(_T.c.policy_name == name))
             if attached:
                 raise DeleteConflict(f"policy {name} is attached to {attached} target(s)")
@@ -155,7 +140,7 @@ class SqlIotRepository:
     ) -> IotPolicyVersion:
         created = utc(created)
         async with self._db.write() as conn:
-            row = await self._lock_policy(conn, name, share=False)
+            row = await self._lock_policy(conn, name, "update")
             count = await conn.scalar(select(func.count()).select_from(_V).where(_V.c.policy_name == name))
             if (count or 0) >= max_versions:
                 raise VersionLimitReached(f"policy {name} has {count} versions")
@@ -180,15 +165,12 @@ class SqlIotRepository:
             .join(_P, _P.c.name == _V.c.policy_name)
             .where(_V.c.policy_name == name, _V.c.version == number)
         )
-        async with self._db.read() as conn:
-            row = (await conn.execute(query)).first()
-        return None if row is None else _version(row, row.default_version)
+        return await read_one(self._db, query, lambda row: _version(row, row.default_version))
 
     async def list_versions(self, name: str) -> Sequence[IotPolicyVersion]:
         async with self._db.read() as conn:
-            default = await conn.scalar(select(_P.c.default_version).where(_P.c.name == name))
-            if default is None:
-                raise NotFound(f"policy {name} does not exist")
+            policy = select(_P.c.default_version).where(_P.c.name == name)
+            default = (await existing_row(conn, policy, f"policy {name} does not exist")).default_version
             query = select(_V).where(_V.c.policy_name == name).order_by(_V.c.version.desc())
             rows = (await conn.execute(query)).all()
         return [_version(r, default) for r in rows]
@@ -196,17 +178,16 @@ class SqlIotRepository:
     async def delete_version(self, name: str, version_id: str) -> None:
         number = version_number(version_id)
         async with self._db.write() as conn:
-            row = await self._lock_policy(conn, name, share=False)
+            row = await self._lock_policy(conn, name, "update")
             if number is not None and number == row.default_version:
                 raise DeleteConflict("the default version cannot be deleted")
             where = and_(_V.c.policy_name == name, _V.c.version == (number if number is not None else -1))
-            if (await conn.execute(delete(_V).where(where))).rowcount == 0:
-                raise NotFound(f"policy {name} has no version {version_id}")
+            await change_existing(conn, delete(_V).where(where), f"policy {name} has no version {version_id}")
 
     async def set_default_version(self, name: str, version_id: str, when: datetime) -> None:
         number = version_number(version_id)
         async with self._db.write() as conn:
-            row = await self._lock_policy(conn, name, share=False)
+            row = await self._lock_policy(conn, name, "update")
             exists = number is not None and await conn.scalar(
                 select(func.count()).select_from(_V).where(_V.c.policy_name == name, _V.c.version == number)
             )
@@ -228,7 +209,7 @@ class SqlIotRepository:
                 await conn.execute(
                     text("SELECT pg_advisory_xact_lock(hashtextextended(:target, 0))"), {"target": target}
                 )
-            await self._lock_policy(conn, name, share=True)
+            await self._lock_policy(conn, name, "share")
             names = set(await conn.scalars(select(_T.c.policy_name).where(_T.c.target == target)))
             if name in names:
                 return False
@@ -247,34 +228,18 @@ class SqlIotRepository:
         return True
 
     async def list_attached(self, target: str, marker: str | None, limit: int) -> Page[IotPolicy]:
-        check_limit(limit)
-        query = (
-            select(_P)
-            .join(_T, _T.c.policy_name == _P.c.name)
-            .where(_T.c.target == target)
-            .order_by(_P.c.name)
-            .limit(limit + 1)
-        )
-        if marker is not None:
-            (after,) = decode_iot_marker("iot-attached", marker, 1)
-            query = query.where(_P.c.name > after)
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
-        next_marker = encode_iot_marker("iot-attached", rows[limit - 1].name) if len(rows) > limit else None
-        return Page([_policy(r) for r in rows[:limit]], next_marker)
+        query = select(_P).join(_T, _T.c.policy_name == _P.c.name).where(_T.c.target == target)
+        return await _keyset("iot-attached", _P.c.name).read(self._db, query, marker, limit, _policy)
 
     async def list_targets(self, name: str, marker: str | None, limit: int) -> Page[str]:
-        check_limit(limit)
-        query = select(_T.c.target).where(_T.c.policy_name == name).order_by(_T.c.target).limit(limit + 1)
-        if marker is not None:
-            (after,) = decode_iot_marker("iot-targets", marker, 1)
-            query = query.where(_T.c.target > after)
+        keyset = _keyset("iot-targets", _T.c.target)
+        query = keyset.select(select(_T.c.target).where(_T.c.policy_name == name), marker, limit)
         async with self._db.read() as conn:
-            if await conn.scalar(select(_P.c.name).where(_P.c.name == name)) is None:
-                raise NotFound(f"policy {name} does not exist")
-            targets = list(await conn.scalars(query))
-        next_marker = encode_iot_marker("iot-targets", targets[limit - 1]) if len(targets) > limit else None
-        return Page(targets[:limit], next_marker)
+            await existing_row(
+                conn, select(_P.c.name).where(_P.c.name == name), f"policy {name} does not exist"
+            )
+            rows = (await conn.execute(query)).all()
+        return keyset.page(rows, limit, lambda row: row.target)
 
     async def effective_policies(self, target: str) -> Sequence[EffectivePolicy]:
         query = (
