@@ -8,7 +8,15 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bastion.storage.interfaces import AlreadyExists, DeleteConflict, InlinePolicy, NotFound, Store, Tag
+from bastion.storage.interfaces import (
+    AlreadyExists,
+    DeleteConflict,
+    InlinePolicy,
+    NotFound,
+    QuotaExceeded,
+    Store,
+    Tag,
+)
 from tests.storage.builders import access_key, policy, role, user, version
 
 N = 50
@@ -133,3 +141,50 @@ async def test_delete_racing_with_children_leaves_no_orphans(store: Store) -> No
         else:
             assert isinstance(deleted, DeleteConflict) and put is None
             assert [p.policy_name for p in await store.iam.list_inline_policies("role", name)] == ["p"]
+
+
+# Quotas are checked in the write's own transaction: however many writers race, the limit holds.
+
+
+async def test_concurrent_access_keys_stop_at_the_quota(store: Store) -> None:
+    await store.iam.create_user(user("U"))
+    results = await asyncio.gather(
+        *(store.iam.create_access_key(access_key(f"AKIA{i:016d}", "U"), max_keys=2) for i in range(SMALL_N)),
+        return_exceptions=True,
+    )
+    assert sum(r is None for r in results) == 2
+    assert all(r is None or isinstance(r, QuotaExceeded) for r in results), results
+    assert len(await store.iam.list_access_keys("U")) == 2
+
+
+async def test_concurrent_attachments_stop_at_the_quota(store: Store) -> None:
+    await store.iam.create_role(role("R"))
+    arns = []
+    for i in range(SMALL_N):
+        record, first = policy(f"P{i}")
+        await store.iam.create_managed_policy(record, first)
+        arns.append(record.arn)
+    results = await asyncio.gather(
+        *(store.iam.attach_policy("role", "R", arn, max_attached=3) for arn in arns), return_exceptions=True
+    )
+    assert sum(r is None for r in results) == 3
+    assert all(r is None or isinstance(r, QuotaExceeded) for r in results), results
+    assert len(await store.iam.list_attached_policies("role", "R")) == 3
+    # Re-attaching one already attached is still fine at the limit (attach is idempotent).
+    held = (await store.iam.list_attached_policies("role", "R"))[0].arn
+    await store.iam.attach_policy("role", "R", held, max_attached=3)
+
+
+async def test_concurrent_policy_versions_stop_at_the_quota(store: Store) -> None:
+    record, first = policy("P")
+    await store.iam.create_managed_policy(record, first)
+    results = await asyncio.gather(
+        *(
+            store.iam.add_policy_version(version(record.arn, f"v{i}"), False, max_versions=5)
+            for i in range(2, 2 + SMALL_N)
+        ),
+        return_exceptions=True,
+    )
+    assert sum(r is None for r in results) == 4  # v1 plus four more
+    assert all(r is None or isinstance(r, QuotaExceeded) for r in results), results
+    assert len(await store.iam.list_policy_versions(record.arn)) == 5

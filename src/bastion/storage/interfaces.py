@@ -48,6 +48,11 @@ class DeleteConflict(StorageError):
     """The record cannot be deleted while others depend on it (or it is a policy's default version)."""
 
 
+class QuotaExceeded(StorageError):
+    """The write would take an owner past a count limit the caller passed (checked in the same
+    transaction as the write, so concurrent writers cannot both slip under it)."""
+
+
 class InvalidMarker(StorageError):
     """A paging marker was not produced by this listing (tampered, truncated or from another list)."""
 
@@ -206,9 +211,11 @@ class IamRepository(Protocol):
         """NotFound; DeleteConflict while attached to anything; removes its versions."""
         ...
 
-    async def add_policy_version(self, version: PolicyVersion, make_default: bool) -> None:
-        """NotFound (policy); AlreadyExists (version id). Sets the policy's ``updated`` to the version's
-        ``created``."""
+    async def add_policy_version(
+        self, version: PolicyVersion, make_default: bool, *, max_versions: int | None = None
+    ) -> None:
+        """NotFound (policy); AlreadyExists (version id); QuotaExceeded when the policy already has
+        ``max_versions``. Sets the policy's ``updated`` to the version's ``created``."""
         ...
 
     async def get_policy_version(self, arn: str, version_id: str) -> PolicyVersion | None: ...
@@ -226,8 +233,11 @@ class IamRepository(Protocol):
     async def untag_managed_policy(self, arn: str, keys: Sequence[str]) -> None: ...  # keys case-sensitive
 
     # attachments of managed policies to roles and users
-    async def attach_policy(self, owner_kind: OwnerKind, owner: str, policy_arn: str) -> None:
-        """Idempotent. NotFound when the owner or the policy does not exist."""
+    async def attach_policy(
+        self, owner_kind: OwnerKind, owner: str, policy_arn: str, *, max_attached: int | None = None
+    ) -> None:
+        """Idempotent. NotFound when the owner or the policy does not exist; QuotaExceeded when the
+        policy is not attached yet and the owner already holds ``max_attached``."""
         ...
 
     async def detach_policy(self, owner_kind: OwnerKind, owner: str, policy_arn: str) -> None: ...  # NotFound
@@ -241,7 +251,10 @@ class IamRepository(Protocol):
         ...
 
     # access keys of users
-    async def create_access_key(self, key: AccessKey) -> None: ...  # NotFound (user); AlreadyExists (id)
+    async def create_access_key(self, key: AccessKey, *, max_keys: int | None = None) -> None:
+        """NotFound (user); AlreadyExists (id); QuotaExceeded when the user already has ``max_keys``."""
+        ...
+
     async def get_access_key(self, access_key_id: str) -> AccessKey | None: ...
     async def list_access_keys(
         self, user_name: str

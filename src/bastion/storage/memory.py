@@ -26,6 +26,7 @@ from bastion.storage.interfaces import (
     Page,
     PolicyAttachment,
     PolicyVersion,
+    QuotaExceeded,
     Role,
     Tag,
     User,
@@ -272,10 +273,14 @@ class MemoryIamRepository:
         del self._policies[arn.lower()]
         self._bump()
 
-    async def add_policy_version(self, version: PolicyVersion, make_default: bool) -> None:
+    async def add_policy_version(
+        self, version: PolicyVersion, make_default: bool, *, max_versions: int | None = None
+    ) -> None:
         policy = self._require_policy(version.policy_arn)
         if version.version_id in policy.versions:
             raise AlreadyExists(f"policy {version.policy_arn} already has version {version.version_id}")
+        if max_versions is not None and len(policy.versions) >= max_versions:
+            raise QuotaExceeded(f"policy {version.policy_arn} has {max_versions} versions")
         created = utc(version.created)
         policy.versions[version.version_id] = dataclasses.replace(version, created=created)
         policy.record = dataclasses.replace(policy.record, updated=created)
@@ -325,10 +330,15 @@ class MemoryIamRepository:
 
     # -- attachments -----------------------------------------------------------------------------------
 
-    async def attach_policy(self, owner_kind: OwnerKind, owner: str, policy_arn: str) -> None:
+    async def attach_policy(
+        self, owner_kind: OwnerKind, owner: str, policy_arn: str, *, max_attached: int | None = None
+    ) -> None:
         self._require_owner(owner_kind, owner)
         self._require_policy(policy_arn)
-        self._attached.setdefault((owner_kind, name_key(owner)), {})[policy_arn.lower()] = None
+        attached = self._attached.setdefault((owner_kind, name_key(owner)), {})
+        if max_attached is not None and policy_arn.lower() not in attached and len(attached) >= max_attached:
+            raise QuotaExceeded(f"{owner_kind} {owner} has {max_attached} attached policies")
+        attached[policy_arn.lower()] = None
         self._bump()
 
     async def detach_policy(self, owner_kind: OwnerKind, owner: str, policy_arn: str) -> None:
@@ -357,11 +367,14 @@ class MemoryIamRepository:
 
     # -- access keys -----------------------------------------------------------------------------------
 
-    async def create_access_key(self, key: AccessKey) -> None:
+    async def create_access_key(self, key: AccessKey, *, max_keys: int | None = None) -> None:
         check_status(key.status)
         display = self._require_owner("user", key.user_name)
         if key.access_key_id in self._keys:
             raise AlreadyExists(f"access key {key.access_key_id} already exists")
+        owner = name_key(key.user_name)
+        if max_keys is not None and sum(1 for _, o in self._keys.values() if o == owner) >= max_keys:
+            raise QuotaExceeded(f"user {key.user_name} has {max_keys} access keys")
         stored = dataclasses.replace(
             key, user_name=display, created=utc(key.created), sealed_secret=bytes(key.sealed_secret)
         )

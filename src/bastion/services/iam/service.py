@@ -304,10 +304,7 @@ class IamService:
         self._check_managed_document(document)
         versions = await self._repo.list_policy_versions(arn)
         if len(versions) >= MAX_MANAGED_POLICY_VERSIONS:
-            raise LimitExceededError(
-                "A managed policy can have up to 5 versions. Before you create a new version, you must "
-                "delete an existing version."
-            )
+            raise _versions_exceeded()
         next_number = 1 + max((int(v.version_id[1:]) for v in versions), default=0)
         version = st.PolicyVersion(
             policy_arn=arn,
@@ -316,7 +313,14 @@ class IamService:
             created=self._clock.now(),
             is_default=set_as_default,
         )
-        await self._repo.add_policy_version(version, set_as_default)
+        try:
+            # The store checks the quota again in the write's own transaction: concurrent calls
+            # cannot both pass the read above.
+            await self._repo.add_policy_version(
+                version, set_as_default, max_versions=MAX_MANAGED_POLICY_VERSIONS
+            )
+        except st.QuotaExceeded as exc:
+            raise _versions_exceeded() from exc
         return version
 
     async def get_policy_version(self, arn: str, version_id: str) -> st.PolicyVersion:
@@ -346,11 +350,11 @@ class IamService:
     async def attach_policy(self, kind: st.OwnerKind, owner: str, arn: str) -> None:
         await self._require_owner(kind, owner)
         await self.get_managed_policy(arn)
-        attached = await self._repo.list_attached_policies(kind, owner)
-        if arn not in {p.arn for p in attached} and len(attached) >= MAX_ATTACHED_POLICIES:
-            quota = "PoliciesPerRole" if kind == "role" else "PoliciesPerUser"
-            raise LimitExceededError(f"Cannot exceed quota for {quota}: {MAX_ATTACHED_POLICIES}")
-        await self._repo.attach_policy(kind, owner, arn)
+        quota = "PoliciesPerRole" if kind == "role" else "PoliciesPerUser"
+        try:
+            await self._repo.attach_policy(kind, owner, arn, max_attached=MAX_ATTACHED_POLICIES)
+        except st.QuotaExceeded as exc:
+            raise LimitExceededError(f"Cannot exceed quota for {quota}: {MAX_ATTACHED_POLICIES}") from exc
 
     async def detach_policy(self, kind: st.OwnerKind, owner: str, arn: str) -> None:
         await self._require_owner(kind, owner)
@@ -366,8 +370,11 @@ class IamService:
     # ---- access keys ------------------------------------------------------------------------------
     async def create_access_key(self, user_name: str) -> NewAccessKey:
         await self.get_user(user_name)
+        exceeded = LimitExceededError(
+            f"Cannot exceed quota for AccessKeysPerUser: {MAX_ACCESS_KEYS_PER_USER}"
+        )
         if len(await self._repo.list_access_keys(user_name)) >= MAX_ACCESS_KEYS_PER_USER:
-            raise LimitExceededError(f"Cannot exceed quota for AccessKeysPerUser: {MAX_ACCESS_KEYS_PER_USER}")
+            raise exceeded  # before minting and sealing a secret that would be thrown away
         secret = ids.secret_access_key()
         key = st.AccessKey(
             access_key_id=ids.long_term_access_key_id(),
@@ -376,7 +383,10 @@ class IamService:
             status="Active",
             created=self._clock.now(),
         )
-        await self._repo.create_access_key(key)
+        try:
+            await self._repo.create_access_key(key, max_keys=MAX_ACCESS_KEYS_PER_USER)
+        except st.QuotaExceeded as exc:
+            raise exceeded from exc
         return NewAccessKey(key, secret)
 
     async def list_access_keys(self, user_name: str) -> Sequence[st.AccessKey]:
@@ -411,3 +421,10 @@ class IamService:
             if version is not None:
                 out.append((f"{policy.arn} ({version.version_id})", version.document))
         return out
+
+
+def _versions_exceeded() -> LimitExceededError:
+    return LimitExceededError(
+        "A managed policy can have up to 5 versions. Before you create a new version, you must "
+        "delete an existing version."
+    )

@@ -26,6 +26,7 @@ from bastion.storage.interfaces import (
     Page,
     PolicyAttachment,
     PolicyVersion,
+    QuotaExceeded,
     Role,
     Tag,
     User,
@@ -343,10 +344,16 @@ class SqlIamRepository:
             await conn.execute(delete(policy_versions).where(policy_versions.c.policy_id == policy_id))
             await conn.execute(delete(managed_policies).where(managed_policies.c.policy_id == policy_id))
 
-    async def add_policy_version(self, version: PolicyVersion, make_default: bool) -> None:
+    async def add_policy_version(
+        self, version: PolicyVersion, make_default: bool, *, max_versions: int | None = None
+    ) -> None:
         pv = policy_versions
         async with write_bumping(self._db) as conn:
             policy_id = (await self._policy_row(conn, version.policy_arn, "update")).policy_id
+            if max_versions is not None:
+                held = select(func.count()).select_from(pv).where(pv.c.policy_id == policy_id)
+                if (await conn.scalar(held) or 0) >= max_versions:
+                    raise QuotaExceeded(f"policy {version.policy_arn} has {max_versions} versions")
             seq = await conn.scalar(
                 select(func.coalesce(func.max(pv.c.seq), 0) + 1).where(pv.c.policy_id == policy_id)
             )
@@ -419,11 +426,19 @@ class SqlIamRepository:
 
     # -- attachments -----------------------------------------------------------------------------------
 
-    async def attach_policy(self, owner_kind: OwnerKind, owner: str, policy_arn: str) -> None:
+    async def attach_policy(
+        self, owner_kind: OwnerKind, owner: str, policy_arn: str, *, max_attached: int | None = None
+    ) -> None:
         o = _OWNERS[owner_kind]
         async with write_bumping(self._db) as conn:
-            owner_id = await self._owner_id(conn, o, owner, "share")
+            # Counting against a quota needs the owner to itself (FOR UPDATE), not just kept alive.
+            owner_id = await self._owner_id(conn, o, owner, "share" if max_attached is None else "update")
             policy_id = (await self._policy_row(conn, policy_arn, "share")).policy_id
+            if max_attached is not None:
+                mine = o.attachments.c[o.id_column] == owner_id
+                ids = (await conn.execute(select(o.attachments.c.policy_id).where(mine))).scalars().all()
+                if policy_id not in ids and len(ids) >= max_attached:
+                    raise QuotaExceeded(f"{owner_kind} {owner} has {max_attached} attached policies")
             stmt = insert_on_conflict(self._db.dialect, o.attachments)
             stmt = stmt.values({o.id_column: owner_id, "policy_id": policy_id})
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=[o.id_column, "policy_id"]))
@@ -466,10 +481,15 @@ class SqlIamRepository:
 
     # -- access keys -----------------------------------------------------------------------------------
 
-    async def create_access_key(self, key: AccessKey) -> None:
+    async def create_access_key(self, key: AccessKey, *, max_keys: int | None = None) -> None:
         check_status(key.status)
         async with write_bumping(self._db) as conn:
-            user_id = await self._owner_id(conn, _OWNERS["user"], key.user_name, "share")
+            lock: Lock = "share" if max_keys is None else "update"
+            user_id = await self._owner_id(conn, _OWNERS["user"], key.user_name, lock)
+            if max_keys is not None:
+                held = select(func.count()).select_from(access_keys).where(access_keys.c.user_id == user_id)
+                if (await conn.scalar(held) or 0) >= max_keys:
+                    raise QuotaExceeded(f"user {key.user_name} has {max_keys} access keys")
             values = row_values(key, access_keys, user_id=user_id, sealed_secret=bytes(key.sealed_secret))
             await insert_new(conn, access_keys, f"access key {key.access_key_id}", values)
 
