@@ -15,10 +15,12 @@ from bastion.api.fronts.cognito_identity import build_cognito_identity_front
 from bastion.api.fronts.cognito_idp import build_cognito_idp_front, well_known_routes
 from bastion.api.fronts.iam import build_iam_front
 from bastion.api.fronts.iot import build_iot_front
+from bastion.api.fronts.iot_data import build_iot_data_front
 from bastion.api.fronts.sts import build_sts_front
 from bastion.bootstrap import AdminCredentials, load_or_create_admin_credentials
 from bastion.broker import MqttServer, TlsMaterial
 from bastion.broker import load_or_create as load_or_create_tls
+from bastion.broker.data_plane import BrokerDataPlane
 from bastion.broker.server import build_mqtt_server
 from bastion.clock import Clock, SystemClock
 from bastion.config import PORT_OFF, Settings
@@ -119,23 +121,6 @@ class BastionServer:
             cognito_identity=cognito_identity,
             cognito_idp=cognito_idp,
         )
-        fronts = {
-            "iam": build_iam_front(iam, settings.account_id),
-            "sts": build_sts_front(sts, authorizer),
-            "cognito-identity": build_cognito_identity_front(cognito_identity, authorizer),
-            "cognito-idp": build_cognito_idp_front(cognito_idp),
-            "iot": build_iot_front(
-                iot, iot_authorization, Endpoints(lambda: listener_address(settings.host, self.port))
-            ),
-        }
-        pipeline = ApiPipeline(
-            config=ApiConfig(settings.region, settings.account_id, settings.max_body_bytes),
-            fronts=fronts,
-            resolver=resolver,
-            authorizer=authorizer,
-            clock=self.clock,
-        )
-        app = build_web_app(pipeline, settings.max_body_bytes, well_known_routes(cognito_idp))
         if settings.mqtt_tls_port != PORT_OFF or settings.api_tls_port != PORT_OFF:
             self.tls = load_or_create_tls(
                 settings.data_dir, settings.host, settings.tls_cert, settings.tls_key
@@ -148,6 +133,24 @@ class BastionServer:
             clock=self.clock,
             tls=self.tls,
         )
+        fronts = {
+            "iam": build_iam_front(iam, settings.account_id),
+            "sts": build_sts_front(sts, authorizer),
+            "cognito-identity": build_cognito_identity_front(cognito_identity, authorizer),
+            "cognito-idp": build_cognito_idp_front(cognito_idp),
+            "iot": build_iot_front(
+                iot, iot_authorization, Endpoints(lambda: listener_address(settings.host, self.port))
+            ),
+            "iot-data": build_iot_data_front(BrokerDataPlane(self.mqtt.broker)),
+        }
+        pipeline = ApiPipeline(
+            config=ApiConfig(settings.region, settings.account_id, settings.max_body_bytes),
+            fronts=fronts,
+            resolver=resolver,
+            authorizer=authorizer,
+            clock=self.clock,
+        )
+        app = build_web_app(pipeline, settings.max_body_bytes, well_known_routes(cognito_idp))
         self.mqtt.add_routes(app)
         await self.mqtt.start()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)

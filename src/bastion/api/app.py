@@ -112,7 +112,7 @@ class ApiPipeline:
         if request.content_length is not None and request.content_length > limit:
             raise AwsError("RequestEntityTooLargeException", "Request body too large.", status=413)
         try:
-            body = await request.content.read(limit + 1) if request.can_read_body else b""
+            body = await self._read_body(request, limit) if request.can_read_body else b""
         except (ValueError, ConnectionError) as exc:
             raise AwsError("SerializationException", "Could not read request body.", status=400) from exc
         if len(body) > limit:
@@ -125,6 +125,17 @@ class ApiPipeline:
             headers=list(request.headers.items()),
             body=body,
         )
+
+    @staticmethod
+    async def _read_body(request: web.Request, limit: int) -> bytes:
+        """The whole body, or its first ``limit + 1`` bytes: one ``read`` returns only what has arrived."""
+        body = bytearray()
+        while len(body) <= limit:
+            chunk = await request.content.read(limit + 1 - len(body))
+            if not chunk:
+                break
+            body += chunk
+        return bytes(body)
 
     async def _dispatch(
         self, service: str, http: HttpRequest, request_id: str, request: web.Request
@@ -167,17 +178,20 @@ class ApiPipeline:
         self, operation: Operation, ctx: CallContext, principal: Principal, params: dict[str, Any]
     ) -> None:
         assert operation.action is not None
-        resource = operation.resource(ctx, params)
+        checks = [(operation.action, operation.resource(ctx, params))]
+        if operation.also is not None:
+            checks.extend(operation.also(ctx, params))
         context = request_context(
             principal, source_ip=ctx.source_ip, secure=ctx.secure_transport, now=ctx.now, region=ctx.region
         )
-        decision = await self._authorizer.decide(principal, operation.action, resource, context)
-        if not decision.allowed:
-            qualifier = " with an explicit deny" if decision.outcome == "EXPLICIT_DENY" else ""
-            raise AccessDeniedError(
-                f"User: {principal.arn} is not authorized to perform: {operation.action} on resource: "
-                f"{resource}{qualifier}"
-            )
+        for action, resource in checks:
+            decision = await self._authorizer.decide(principal, action, resource, context)
+            if not decision.allowed:
+                qualifier = " with an explicit deny" if decision.outcome == "EXPLICIT_DENY" else ""
+                raise AccessDeniedError(
+                    f"User: {principal.arn} is not authorized to perform: {action} on resource: "
+                    f"{resource}{qualifier}"
+                )
 
     @staticmethod
     def _to_web(response: HttpResponse, origin: str | None) -> web.Response:

@@ -10,6 +10,7 @@ from bastion.services import errors as e
 from bastion.services.cognito_identity import errors as cognito_identity
 from bastion.services.cognito_idp import errors as cognito_idp
 from bastion.services.iot.errors import VersionsLimitExceededError
+from bastion.services.iot_data import PayloadTooLargeError, UnavailableError
 
 _TABLES: Mapping[str, Mapping[type[e.ServiceError], tuple[str, int]]] = {
     "iam": {
@@ -67,6 +68,16 @@ _TABLES: Mapping[str, Mapping[type[e.ServiceError], tuple[str, int]]] = {
         e.LimitExceededError: ("LimitExceededException", 410),
         e.InvalidInputError: ("InvalidRequestException", 400),
         e.MalformedPolicyError: ("MalformedPolicyException", 400),
+    },
+    "iot-data": {
+        # aws-notes §6.1: an IAM deny on the data plane is ForbiddenException, not AccessDenied.
+        e.AccessDeniedError: ("ForbiddenException", 403),
+        e.NotFoundError: ("ResourceNotFoundException", 404),
+        e.InvalidInputError: ("InvalidRequestException", 400),
+        # The retained-message limit: AWS throttles such publishes.
+        e.LimitExceededError: ("ThrottlingException", 429),
+        PayloadTooLargeError: ("RequestEntityTooLargeException", 413),
+        UnavailableError: ("ServiceUnavailableException", 503),
     },
 }
 _DEFAULT: Mapping[type[e.ServiceError], tuple[str, int]] = {

@@ -163,6 +163,8 @@ async def handle_connect(broker: Broker, conn: Connection, packet: Connect) -> N
         conn.max_outbound_packet = packet.properties.maximum_packet_size
     conn.write(_connack(broker, packet, present, expiry if expiry_adjusted else None, keepalive, client_id))
     conn.state = State.CONNECTED
+    conn.connected_at = time.time()
+    conn.keep_alive = keepalive
     conn.start_keepalive(keepalive * 1.5)
     broker.emit_event(
         events.connected(

@@ -111,6 +111,9 @@ class Connection:
         self.version = ProtocolVersion.MQTT_3_1_1
         self.client_id = ""
         self.session_id = uuid.uuid4().hex
+        # Set at CONNACK: wall-clock second connected, and the keep-alive granted (for GetConnection).
+        self.connected_at: float | None = None
+        self.keep_alive = 0
         self.session: Session | None = None
         self.authz: ConnectionAuthz | None = None
         self.principal: Principal | None = None

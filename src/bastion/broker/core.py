@@ -268,6 +268,7 @@ class Broker:
     ) -> None:
         session = conn.session
         if session is not None and session.connection is conn:
+            session.last_disconnect = (time.time(), str(reason))
             self._detach(session)
             if conn.will is not None and publish_will:
                 will.publish_or_schedule(self, session, conn.will, conn.version)

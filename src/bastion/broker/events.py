@@ -21,6 +21,7 @@ UNSUBSCRIBED_TOPIC = "$aws/events/subscriptions/unsubscribed/"
 class DisconnectReason(enum.StrEnum):
     """AWS's ``disconnectReason`` values that this broker can produce."""
 
+    API_INITIATED_DISCONNECT = "API_INITIATED_DISCONNECT"  # iot-data DeleteConnection
     AUTH_ERROR = "AUTH_ERROR"
     CLIENT_INITIATED_DISCONNECT = "CLIENT_INITIATED_DISCONNECT"
     CLIENT_ERROR = "CLIENT_ERROR"

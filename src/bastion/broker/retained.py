@@ -7,6 +7,7 @@ to the topic (never to wildcard or shared filters), with RETAIN=1; an MQTT 5 mes
 
 from __future__ import annotations
 
+import heapq
 import time
 
 from bastion.broker.message import Message
@@ -19,6 +20,8 @@ class RetainedStore:
         self._writer = writer
         self._limit = limit
         self._messages: dict[str, Message] = {}
+        # Wall-clock second each topic's message was stored (the data plane's lastModifiedTime).
+        self._updated: dict[str, float] = {}
 
     def __len__(self) -> int:
         return len(self._messages)
@@ -31,6 +34,7 @@ class RetainedStore:
                 self._writer.submit(DeleteRetained(item.topic))
             else:
                 self._messages[item.topic] = message
+                self._updated[item.topic] = item.updated.timestamp()
 
     def has_room_for(self, message: Message) -> bool:
         """False when storing ``message`` would pass the limit (AWS throttles such publishes)."""
@@ -41,18 +45,33 @@ class RetainedStore:
         submitted to the store (the publisher's PUBACK then waits for it)."""
         topic = message.topic
         if not message.payload:
+            self._updated.pop(topic, None)
             if self._messages.pop(topic, None) is None:
                 return False
             self._writer.submit(DeleteRetained(topic))
             return True
+        now = time.time()
         self._messages[topic] = message
-        self._writer.submit(PutRetained(message.to_retained(time.time())))
+        self._updated[topic] = now
+        self._writer.submit(PutRetained(message.to_retained(now)))
         return True
 
     def get(self, topic: str) -> Message | None:
         message = self._messages.get(topic)
         if message is not None and message.expired(time.time()):
             del self._messages[topic]
+            self._updated.pop(topic, None)
             self._writer.submit(DeleteRetained(topic))
             return None
         return message
+
+    def updated_at(self, topic: str) -> float | None:
+        """When the topic's message was stored (wall-clock seconds)."""
+        return self._updated.get(topic)
+
+    def topics_after(self, after: str | None, limit: int) -> list[str]:
+        """Up to ``limit`` topics holding a message, in order, strictly after ``after`` (one pass over
+        the topics and a bounded heap: no sorted index to keep up on every retained publish)."""
+        topics = self._messages.keys()
+        candidates = topics if after is None else (topic for topic in topics if topic > after)
+        return heapq.nsmallest(limit, candidates)

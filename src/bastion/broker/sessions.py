@@ -86,6 +86,7 @@ class Session:
         "in_store",
         "inflight",
         "last_connect",
+        "last_disconnect",
         "next_packet_id",
         "packet_ids",
         "pending",
@@ -114,6 +115,8 @@ class Session:
         self.packet_ids: dict[int, int] = {}
         self.next_packet_id = 1
         self.last_connect = 0.0
+        # (wall-clock second, AWS disconnectReason) of the connection that last left this session.
+        self.last_disconnect: tuple[float, str] | None = None
         # QoS 1 messages dropped because the queue was full (for rate-limited logging).
         self.dropped = 0
         # Whether the store holds a record of this session (it must be deleted when the session ends).

@@ -24,7 +24,7 @@ def decode_marker(listing: str, marker: str, n_keys: int) -> tuple[str, ...]:
     try:
         raw = base64.b64decode(marker.encode("ascii"), altchars=b"-_", validate=True)
         payload = json.loads(raw)
-    except (UnicodeError, binascii.Error, ValueError):
+    except (UnicodeError, binascii.Error, ValueError, RecursionError):
         raise InvalidMarker(
             "the paging marker is not valid; pass the Marker from the previous page"
         ) from None

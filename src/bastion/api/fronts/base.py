@@ -7,7 +7,7 @@ declared IAM action and the resource ARN computed from the request.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,6 +38,8 @@ class CallContext:
 
 Handler = Callable[[CallContext, Params], Awaitable[Output]]
 ResourceOf = Callable[[CallContext, Params], str]
+# Further (action, resource) pairs a request must be allowed, computed from its parameters.
+MoreChecks = Callable[[CallContext, Params], Sequence[tuple[str, str]]]
 
 
 def any_resource(_ctx: CallContext, _params: Params) -> str:
@@ -51,6 +53,9 @@ class Operation:
     # e.g. sts:GetCallerIdentity, or the operation is public and authorizes by its own token).
     action: str | None
     resource: ResourceOf = any_resource
+    # Checks that depend on the request, made like the first and all required (iot-data Publish with
+    # retain=true also needs iot:RetainPublish on the topic).
+    also: MoreChecks | None = None
     # Public operations are served without SigV4, as AWS serves them (aws-notes §6.4).
     public: bool = False
 

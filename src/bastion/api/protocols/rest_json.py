@@ -229,6 +229,9 @@ def serialize(service: str, operation: OperationModel, output: Any, request_id: 
             body, content_type = _payload(shape.members[payload_name], values.get(payload_name))
         elif any(not m.serialization.get("location") for m in shape.members.values()):
             body, content_type = jsonvalues.dump(jsonvalues.encode_members(shape, values)), JSON_CONTENT_TYPE
+    elif values:
+        # No output shape, yet AWS answers with a JSON body (iot-data Publish: {"message":"OK",...}).
+        body, content_type = jsonvalues.dump(values), JSON_CONTENT_TYPE
     if status in (204, 304):
         body, content_type = b"", None
     if content_type is not None:

@@ -18,6 +18,12 @@ from functools import cache
 
 from bastion.api.models import service_model
 
+# Labels the model declares plain that take the rest of the path, slashes included: botocore sends a
+# topic percent-encoded (``/topics/a%2Fb``), curl users post to ``/topics/a/b``, and AWS accepts both.
+GREEDY_LABELS: Mapping[str, Mapping[str, str]] = {
+    "iot-data": {"Publish": "topic", "GetRetainedMessage": "topic"},
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -147,8 +153,13 @@ def _decode_segment(segment: str) -> str:
 @cache
 def router_for(service: str) -> RestRouter:
     model = service_model(service)
+    greedy = GREEDY_LABELS.get(service, {})
     routes = []
     for name in model.operation_names:
         http = model.operation_model(name).http
-        routes.append((name, http.get("method", "POST"), http.get("requestUri", "/")))
+        uri = http.get("requestUri", "/")
+        label = greedy.get(name)
+        if label is not None:
+            uri = uri.replace(f"{{{label}}}", f"{{{label}+}}")
+        routes.append((name, http.get("method", "POST"), uri))
     return RestRouter(routes)
