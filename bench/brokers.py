@@ -31,8 +31,11 @@ class Broker:
     proc: subprocess.Popen[bytes]
     tcp: dict[str, Any]
     ws: dict[str, Any] | None = None
-    #: Connections for the SigV4 WebSocket storm (Bastion only).
+    #: Connections for the SigV4 storms (Bastion only): WebSocket with an IAM user's key, WebSocket with
+    #: Cognito identity pool credentials, and TCP with user name ``sigv4``.
     ws_sigv4: dict[str, Any] | None = None
+    ws_cognito: dict[str, Any] | None = None
+    tcp_sigv4: dict[str, Any] | None = None
     log: Path | None = None
     notes: list[str] = field(default_factory=list)
 

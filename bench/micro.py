@@ -1,4 +1,5 @@
-"""Run the single-process micro-benchmarks (policy engine, MQTT codec, SRP) and collect their figures."""
+"""Run the single-process micro-benchmarks (policy engine, MQTT codec, SRP, the CONNECT credential and
+policy path) and collect their figures."""
 
 from __future__ import annotations
 
@@ -55,4 +56,7 @@ def run_all(quick: bool) -> dict[str, Any]:
     text = _run("bench_srp.py")
     print(text.rstrip(), flush=True)
     results["srp"] = json.loads((RESULTS / "srp.json").read_text())
+    text = _run("bench_connect.py")
+    print(text.rstrip(), flush=True)
+    results["connect"] = json.loads((RESULTS / "connect.json").read_text())
     return results

@@ -23,11 +23,12 @@ from bench.scenarios import SCENARIOS, Plan, Run, paced_one_to_one
 
 PACED_RATE = 50_000
 #: QoS 0 one-to-one flooded (overload) and paced below Bastion's capacity (the normal path), and the
-#: SigV4 WebSocket storm, the scenario furthest behind Mosquitto.
+#: SigV4 WebSocket storms (an IAM user's key, Cognito credentials), the scenarios furthest behind Mosquitto.
 PROFILED: dict[str, Callable[[Run], Awaitable[dict[str, Any]]]] = {
     "qos0_1to1": next(s.run for s in SCENARIOS if s.key == "qos0_1to1"),
     "qos0_1to1_paced": paced_one_to_one(PACED_RATE),
     "storm_ws": next(s.run for s in SCENARIOS if s.key == "storm_ws"),
+    "storm_ws_cognito": next(s.run for s in SCENARIOS if s.key == "storm_ws_cognito"),
 }
 RATE_HZ = 200
 

@@ -386,10 +386,20 @@ def _latency(qos: int) -> Callable[[Run], Awaitable[dict[str, Any]]]:
     return scenario
 
 
-def _storm(ws: bool) -> Callable[[Run], Awaitable[dict[str, Any]]]:
+def _storm(ws: bool, sigv4: str = "iam") -> Callable[[Run], Awaitable[dict[str, Any]]]:
+    """Bastion's clients authenticate with SigV4 (``sigv4``: "iam" for an IAM user's key, "cognito" for
+    identity pool credentials, "" for none over TCP); the other brokers take the same clients anonymously."""
+
+    def pick(broker: Broker) -> dict[str, Any] | None:
+        if not ws:
+            return (broker.tcp_sigv4 if sigv4 else None) or broker.tcp
+        if sigv4 == "cognito":
+            return broker.ws_cognito or broker.ws
+        return broker.ws_sigv4 or broker.ws
+
     async def scenario(run: Run) -> dict[str, Any]:
         broker = run.broker
-        target = (broker.ws_sigv4 or broker.ws) if ws else broker.tcp
+        target = pick(broker)
         if target is None:
             raise ScenarioError(f"{broker.name} has no WebSocket listener here")
         spec = {
@@ -475,8 +485,22 @@ SCENARIOS: list[Scenario] = [
     Scenario("fanin_100to1", "fan-in 100 -> 1 (+ filter), QoS 0", "msg/s", True, fan_in),
     Scenario("latency_qos0", "latency p99 at 2,000 msg/s, QoS 0", "ms", False, _latency(0)),
     Scenario("latency_qos1", "latency p99 at 2,000 msg/s, QoS 1", "ms", False, _latency(1)),
-    Scenario("storm_tcp", "connect + subscribe storm, TCP", "conn/s", True, _storm(ws=False)),
+    Scenario("storm_tcp", "connect + subscribe storm, TCP", "conn/s", True, _storm(ws=False, sigv4="")),
     Scenario("storm_ws", "connect + subscribe storm, WebSocket", "conn/s", True, _storm(ws=True)),
+    Scenario(
+        "storm_ws_cognito",
+        "connect + subscribe storm, WS, Cognito",
+        "conn/s",
+        True,
+        _storm(ws=True, sigv4="cognito"),
+    ),
+    Scenario(
+        "storm_tcp_sigv4",
+        "connect + subscribe storm, TCP sigv4",
+        "conn/s",
+        True,
+        _storm(ws=False, sigv4="iam"),
+    ),
     Scenario("idle_memory", "RSS per idle connection", "KB", False, idle_memory),
     Scenario("ws_qos0_1to1", "WebSocket QoS 0, 1 -> 1", "msg/s", True, _one_to_one(0, ws=True)),
 ]

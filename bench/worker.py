@@ -48,18 +48,25 @@ class Target:
             return Endpoint(self.host, self.port, self._presigned_target(serial))
         return Endpoint(self.host, self.port, self.ws_path)
 
-    def credentials(self) -> tuple[str | None, bytes | None]:
+    def credentials(self, serial: int = 0) -> tuple[str | None, bytes | None]:
         if self.auth["kind"] == "password":
             return self.auth["username"], self.auth["password"].encode()
+        if self.auth["kind"] == "sigv4" and self.ws_path is None:
+            # Bastion's TCP form: user name "sigv4", the presigned URL as password.
+            return "sigv4", self._presigned_url(serial).encode()
         return None, None
 
     def _presigned_target(self, serial: int) -> str:
+        parts = urlsplit(self._presigned_url(serial))
+        return f"{parts.path}?{parts.query}"
+
+    def _presigned_url(self, serial: int) -> str:
         from bastion.auth.sigv4_presign import presign_websocket_url
 
         # A different signing second per connection (within the allowed skew), so the broker verifies
         # every signature for real and can never reuse a previous result.
         now = datetime.now(UTC) - timedelta(seconds=serial % 240)
-        url = presign_websocket_url(
+        return presign_websocket_url(
             f"{self.host}:{self.port}",
             self.auth["region"],
             self.auth["access_key_id"],
@@ -69,15 +76,13 @@ class Target:
             path=self.ws_path or "/mqtt",
             scheme="ws",
         )
-        parts = urlsplit(url)
-        return f"{parts.path}?{parts.query}"
 
 
 async def connect_client(
     target: Target, client_id: str, serial: int, factory: type[Link] = Link, **kwargs: Any
 ) -> Link:
     link = await open_link(target.endpoint(serial), factory, **kwargs)
-    username, password = target.credentials()
+    username, password = target.credentials(serial)
     await mqtt_connect(link, client_id, username, password)
     return link
 
@@ -470,11 +475,12 @@ async def role_storm(spec: dict[str, Any], target: Target) -> dict[str, Any]:
     # Endpoints (presigned URLs for SigV4) are made before the clock starts: signing is the client's
     # cost, not the broker's.
     endpoints = [target.endpoint(i) for i in range(n)]
-    username, password = target.credentials()
+    credentials = [target.credentials(i) for i in range(n)]
 
     async def one(i: int) -> Link:
         began = time.monotonic()
         link = await open_link(endpoints[i])
+        username, password = credentials[i]
         await mqtt_connect(link, f"{spec['client_prefix']}{i}", username, password)
         await mqtt_subscribe(link, [f"{spec['topic_prefix']}{i}"], 1)
         setup.append(time.monotonic() - began)

@@ -276,6 +276,31 @@ def test_detaching_the_policy_disconnects_mqtt311_too(
     assert client.wait_closed(1.5)
 
 
+def test_policy_change_reaches_open_connections_when_an_api_call_sees_it_first(
+    iam: Any, server: ServerThread, make: Callable[..., Client]
+) -> None:
+    """A signed API call decided right after a policy change reads the new generation before the
+    broker's watch does; the open connections must be re-checked all the same."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    keys = iam_user(iam, policy(allow("iot:*")))
+    caller = iam_user(iam, policy(allow("iot:*")))
+    as_caller = boto3.client(
+        "iam",
+        endpoint_url=server.endpoint_url,
+        aws_access_key_id=caller.key,
+        aws_secret_access_key=caller.secret,
+        region_name="us-east-1",
+    )
+    client = connect_tcp(make, server, keys, version=4)
+    assert client.is_connected
+    iam.delete_user_policy(UserName=keys.user, PolicyName="mqtt")
+    with pytest.raises(ClientError):  # not allowed, but decided: it reads the store's new generation
+        as_caller.get_user(UserName=keys.user)
+    assert client.wait_closed(1.5)
+
+
 def test_role_session_credentials(iam: Any, server: ServerThread, make: Callable[..., Client]) -> None:
     role = "mqtt-role-" + uuid.uuid4().hex[:6]
     trust = policy(

@@ -26,7 +26,7 @@ from bastion.auth import sigv4
 from bastion.auth.sigv4_canonical import EMPTY_SHA256
 from bastion.clock import Clock
 from bastion.mqtt import ReasonCode
-from bastion.services.identity import CredentialError, CredentialResolver, Principal, PrincipalKind
+from bastion.services.identity import CredentialError, CredentialSource, Principal, PrincipalKind
 
 log = logging.getLogger("bastion.broker.auth")
 
@@ -68,7 +68,7 @@ def anonymous_principal(account_id: str, policies: Iterable[str]) -> Principal:
 class Authenticator:
     def __init__(
         self,
-        resolver: CredentialResolver,
+        resolver: CredentialSource,
         clock: Clock,
         *,
         region: str,

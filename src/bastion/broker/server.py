@@ -24,7 +24,7 @@ from bastion.broker.websocket import WebSocketEndpoint
 from bastion.clock import Clock
 from bastion.config import PORT_OFF, Settings
 from bastion.services.authorizer import Authorizer
-from bastion.services.identity import CredentialResolver
+from bastion.services.identity import CachingCredentialResolver, CredentialResolver
 from bastion.services.policy_documents import PolicyKind, check_policy
 from bastion.storage.mqtt import MqttRepository
 
@@ -153,7 +153,9 @@ def build_mqtt_server(
         tls_port=None if settings.mqtt_tls_port == PORT_OFF else settings.mqtt_tls_port,
         tls=tls,
     )
-    authenticator = Authenticator(resolver, clock, region=settings.region, anonymous=anonymous)
+    # CONNECTs come in storms: credentials from caches that the authorization generation keeps current.
+    credentials = CachingCredentialResolver(resolver, lambda: authorizer.generation)
+    authenticator = Authenticator(credentials, clock, region=settings.region, anonymous=anonymous)
     return MqttServer(
         listeners,
         limits=limits,

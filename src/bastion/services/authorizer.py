@@ -13,8 +13,9 @@ A principal's policies come as *policy sets*; a request is allowed only when eve
 its action allows it, and an explicit Deny in any set wins. Within a set: explicit Deny, then Allow, else
 implicit deny.
 
-Compiled policies are cached per owner and dropped when the store's generation number changes (every
-change to a policy, version, attachment or role bumps it). API calls check the generation on each
+Policy sets are cached per IAM user, role and Cognito identity, each entry for the store generation it
+was read at (``GenerationCache``: bounded, and concurrent misses share one read); every change to a
+policy, version, attachment or role bumps the generation. API calls check the generation on each
 decision; connection views (the broker's hot path) are reloaded by ``watch_generation`` in the
 background, well within a second of the change.
 """
@@ -34,6 +35,7 @@ from typing import Protocol
 from bastion.policy import CompiledPolicy, Decision, Request, evaluate, parse_policy
 from bastion.services.connection_authz import ConnectionFacts, ReloadCallback
 from bastion.services.errors import ServiceError
+from bastion.services.generation_cache import GenerationCache
 from bastion.services.iam.service import IamService
 from bastion.services.identity import Principal, PrincipalKind
 from bastion.services.policy_documents import PolicyKind, check_policy
@@ -66,6 +68,10 @@ _DENY_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*",
 VIEW_CACHE_LIMIT = 8192
 # Compiled AWS IoT policy versions kept by content, across generations.
 IOT_COMPILE_CACHE_LIMIT = 4096
+# Policy sets kept per generation: per IAM user or role, and per Cognito identity (its AWS IoT policies).
+OWNER_CACHE_LIMIT = 4096
+IDENTITY_CACHE_LIMIT = 16384
+BOUND_CACHE_LIMIT = 64
 # A view resolves variables per request until it has evaluated this many requests since its policies
 # last changed, then binds them once. Binding costs about as much as fifty evaluations and saves a few
 # percent on each later one, so it only pays for connections that keep asking new questions (many
@@ -335,8 +341,14 @@ class Authorizer:
         self.iot = iot
         self.things = things
         self._generation = -1
-        self._compiled: dict[tuple[str, str], tuple[CompiledPolicy, ...]] = {}
-        self._iot_compiled: dict[str, IotCompiled] = {}
+        # The generation the live views were last reloaded for (the watch's, whoever noticed it first).
+        self._views_generation = -1
+        current = self._current_generation
+        self._owner_sets: GenerationCache[tuple[str, str], PolicySet] = GenerationCache(
+            OWNER_CACHE_LIMIT, current
+        )
+        self._iot_compiled: GenerationCache[str, IotCompiled] = GenerationCache(IDENTITY_CACHE_LIMIT, current)
+        self._bound: GenerationCache[tuple[str, ...], PolicySet] = GenerationCache(BOUND_CACHE_LIMIT, current)
         self._iot_by_content: dict[tuple[str, str], CompiledPolicy] = {}
         self._session_policies: dict[str, CompiledPolicy] = {}
         self._views: weakref.WeakSet[ConnectionView] = weakref.WeakSet()
@@ -344,6 +356,11 @@ class Authorizer:
     # ---- generation ---------------------------------------------------------------------------------
     @property
     def generation(self) -> int:
+        """The store's generation as last read: what every cache here (and the broker's credential
+        cache) is valid for."""
+        return self._generation
+
+    def _current_generation(self) -> int:
         return self._generation
 
     async def sync_generation(self) -> bool:
@@ -351,16 +368,20 @@ class Authorizer:
         generation = await self._meta.get_generation()
         if generation == self._generation:
             return False
-        self._compiled.clear()
+        self._generation = generation  # first: reads still in flight then belong to an older generation
+        self._owner_sets.clear()
         self._iot_compiled.clear()
-        self._generation = generation
+        self._bound.clear()
         return True
 
     async def watch_generation(self, interval: float = GENERATION_POLL_SECONDS) -> None:
-        """Run forever: reload every live connection view whenever the generation moves."""
+        """Run forever: reload every live connection view whenever the generation moves (also when an
+        API decision noticed the move first)."""
         while True:
             try:
-                if await self.sync_generation():
+                await self.sync_generation()
+                if self._views_generation != self._generation:
+                    self._views_generation = self._generation
                     await self.reload_views()
             except asyncio.CancelledError:
                 raise
@@ -374,22 +395,29 @@ class Authorizer:
                 await view.reload()
 
     # ---- policy sets --------------------------------------------------------------------------------
-    async def _owner_policies(self, kind: st.OwnerKind, owner: str) -> tuple[CompiledPolicy, ...]:
-        key = (kind, owner.lower())
-        cached = self._compiled.get(key)
-        if cached is None:
+    async def _owner_set(self, kind: st.OwnerKind, owner: str) -> PolicySet:
+        """The IAM policies of a user or role, compiled and named (cached for the generation)."""
+
+        async def load() -> PolicySet:
             documents = await self._iam.effective_documents(kind, owner)
-            cached = tuple(check_policy(doc, PolicyKind.IDENTITY, label=label) for label, doc in documents)
-            self._compiled[key] = cached
-        return cached
+            policies = tuple(check_policy(doc, PolicyKind.IDENTITY, label=label) for label, doc in documents)
+            refs = {p.label: iam_policy_ref(p.label) for p in policies}
+            return PolicySet(f"{kind} {owner}'s policies", policies, refs=refs)
+
+        return await self._owner_sets.get((kind, owner), load)
+
+    async def _bound_set(self, principal: Principal) -> PolicySet:
+        """The policies configured for an ANONYMOUS principal (cached for the generation)."""
+
+        async def load() -> PolicySet:
+            bound = await self._bound_policies(principal)
+            return PolicySet("the policies bound to anonymous MQTT clients", bound)
+
+        return await self._bound.get(principal.bound_policies, load)
 
     async def _bound_policies(self, principal: Principal) -> tuple[CompiledPolicy, ...]:
         """Compile the policies configured for an ANONYMOUS principal. A policy that does not exist
         contributes nothing (so allows nothing); a document that does not compile is refused at start."""
-        key = ("bound", "\x00".join(principal.bound_policies))
-        cached = self._compiled.get(key)
-        if cached is not None:
-            return cached
         policies: list[CompiledPolicy] = []
         iot_names: list[str] = []
         for spec in principal.bound_policies:
@@ -407,8 +435,7 @@ class Authorizer:
                 iot_names.append(spec)
         if iot_names and self.iot is not None:
             policies.extend(compile_iot_policies(await self.iot.named_policies(iot_names))[0])
-        self._compiled[key] = tuple(policies)
-        return self._compiled[key]
+        return tuple(policies)
 
     def _session_policy(self, document: str) -> CompiledPolicy:
         compiled = self._session_policies.get(document)
@@ -430,16 +457,11 @@ class Authorizer:
             return None
         if principal.kind is PrincipalKind.IAM_USER:
             assert principal.user_name is not None
-            policies = await self._owner_policies("user", principal.user_name)
-            refs = {p.label: iam_policy_ref(p.label) for p in policies}
-            return [PolicySet(f"user {principal.user_name}'s policies", policies, refs=refs)]
+            return [await self._owner_set("user", principal.user_name)]
         if principal.kind is PrincipalKind.ANONYMOUS:
-            bound = await self._bound_policies(principal)
-            return [PolicySet("the policies bound to anonymous MQTT clients", bound)]
+            return [await self._bound_set(principal)]
         assert principal.role_name is not None
-        policies = await self._owner_policies("role", principal.role_name)
-        refs = {p.label: iam_policy_ref(p.label) for p in policies}
-        sets = [PolicySet(f"role {principal.role_name}'s policies", policies, refs=refs)]
+        sets = [await self._owner_set("role", principal.role_name)]
         if principal.session_policy is not None:
             session = self._session_policy(principal.session_policy)
             sets.append(
@@ -452,12 +474,11 @@ class Authorizer:
         return sets
 
     async def _iot_policies(self, target: str) -> IotCompiled:
-        cached = self._iot_compiled.get(target)
-        if cached is None:
+        async def load() -> IotCompiled:
             effective = await self.iot.effective_policies(target) if self.iot is not None else ()
-            cached = compile_iot_policies(effective, self._iot_by_content)
-            self._iot_compiled[target] = cached
-        return cached
+            return compile_iot_policies(effective, self._iot_by_content)
+
+        return await self._iot_compiled.get(target, load)
 
     async def simulation_sets(
         self,
@@ -527,7 +548,12 @@ class Authorizer:
         now: datetime,
     ) -> ConnectionView:
         view = ConnectionView(self, principal, facts, on_reload, now)
+        generation = self._generation
         await view.load()
+        # A change noticed while loading may have reloaded the live views without this one: load again.
+        while generation != self._generation:
+            generation = self._generation
+            await view.load()
         self._views.add(view)
         return view
 

@@ -6,6 +6,11 @@ Three kinds of credentials exist:
 * long-term IAM user keys (``AKIA…``), whose secrets are stored sealed;
 * temporary keys (``ASIA…``) from STS or Cognito identity pools. Their session token is a sealed record
   of the whole session (key, secret, expiry, principal), so they need no storage lookup.
+
+``CredentialResolver`` reads the store on every call (the HTTP API's path). ``CachingCredentialResolver``
+gives the same answers to the MQTT broker, whose CONNECTs come in storms, from bounded caches: a user key
+resolved at the current authorization generation is reused until the generation moves (every change to a
+user or its keys bumps it), and an opened session token is reused until it expires.
 """
 
 from __future__ import annotations
@@ -13,16 +18,22 @@ from __future__ import annotations
 import enum
 import hmac
 import json
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bastion.clock import Clock
 from bastion.sealing import Sealer, UnsealError
+from bastion.services.generation_cache import GenerationCache
 from bastion.storage.interfaces import IamRepository
 
 SESSION_TOKEN_PURPOSE = b"bastion/session-token/v1"
 ACCESS_KEY_SECRET_PURPOSE = b"bastion/access-key-secret/v1"
+# CachingCredentialResolver: long-term keys resolved (per generation), and session tokens opened.
+KEY_CACHE_LIMIT = 4096
+TOKEN_CACHE_LIMIT = 1024
 
 
 class PrincipalKind(enum.StrEnum):
@@ -188,8 +199,11 @@ class CredentialResolver:
     def tokens(self) -> SessionTokens:
         return self._tokens
 
+    def is_admin_key(self, access_key_id: str) -> bool:
+        return hmac.compare_digest(access_key_id.encode(), self._admin_key.encode())
+
     async def resolve(self, access_key_id: str, session_token: str | None) -> ResolvedCredentials:
-        if hmac.compare_digest(access_key_id.encode(), self._admin_key.encode()):
+        if self.is_admin_key(access_key_id):
             return ResolvedCredentials(self._admin_secret, root_principal(self._account_id, access_key_id))
         if session_token is not None:
             return self._resolve_temporary(access_key_id, session_token)
@@ -199,7 +213,10 @@ class CredentialResolver:
         return await self._resolve_user_key(access_key_id)
 
     def _resolve_temporary(self, access_key_id: str, session_token: str) -> ResolvedCredentials:
-        principal, secret = self._tokens.open(session_token)
+        return self.check_temporary(access_key_id, *self._tokens.open(session_token))
+
+    def check_temporary(self, access_key_id: str, principal: Principal, secret: str) -> ResolvedCredentials:
+        """The opened session token ``(principal, secret)`` used with ``access_key_id``, now."""
         if not hmac.compare_digest(principal.access_key_id.encode(), access_key_id.encode()):
             raise CredentialError(CredentialError.UNKNOWN_KEY)
         if principal.account_id != self._account_id:
@@ -227,6 +244,51 @@ class CredentialResolver:
             user_name=user.name,
         )
         return ResolvedCredentials(secret, principal)
+
+
+class CredentialSource(Protocol):
+    async def resolve(self, access_key_id: str, session_token: str | None) -> ResolvedCredentials: ...
+
+
+class CachingCredentialResolver:
+    """``CredentialResolver``'s answers from bounded caches, for the MQTT broker's CONNECTs.
+
+    ``generation`` returns the authorization generation the authorizer last saw (its watch polls the store
+    every 250 ms). A long-term key's secret and principal are reused only while that generation is the one
+    they were read at, so a deleted or deactivated key stops working as soon as the change is noticed, the
+    same window in which policy changes reach open connections. Failures are never cached. A session token
+    is opened once; its expiry and the key it belongs to are checked on every use.
+    """
+
+    def __init__(
+        self,
+        resolver: CredentialResolver,
+        generation: Callable[[], int],
+        *,
+        key_limit: int = KEY_CACHE_LIMIT,
+        token_limit: int = TOKEN_CACHE_LIMIT,
+    ) -> None:
+        self._resolver = resolver
+        self._keys: GenerationCache[str, ResolvedCredentials] = GenerationCache(key_limit, generation)
+        self._token_limit = token_limit
+        self._tokens: OrderedDict[str, tuple[Principal, str]] = OrderedDict()
+
+    async def resolve(self, access_key_id: str, session_token: str | None) -> ResolvedCredentials:
+        if session_token is not None and not self._resolver.is_admin_key(access_key_id):
+            principal, secret = self._open(session_token)
+            return self._resolver.check_temporary(access_key_id, principal, secret)
+        return await self._keys.get(access_key_id, lambda: self._resolver.resolve(access_key_id, None))
+
+    def _open(self, session_token: str) -> tuple[Principal, str]:
+        opened = self._tokens.get(session_token)
+        if opened is not None:
+            self._tokens.move_to_end(session_token)
+            return opened
+        opened = self._resolver.tokens.open(session_token)  # CredentialError for anything not ours
+        self._tokens[session_token] = opened
+        if len(self._tokens) > self._token_limit:
+            self._tokens.popitem(last=False)
+        return opened
 
 
 def with_expiry(principal: Principal, expires: datetime) -> Principal:
