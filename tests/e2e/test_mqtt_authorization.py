@@ -79,6 +79,23 @@ def test_connect_denied_mqtt311_is_closed_without_connack(
     assert client.session_present is None  # on_connect never ran: no CONNACK came
 
 
+def test_a_change_made_through_this_node_applies_to_the_next_connect(
+    iam: Any, server: ServerThread, make: Callable[..., Client]
+) -> None:
+    """Read-your-writes: once the API has answered a policy change, a CONNECT is decided with it (no
+    waiting for the generation watch's next tick)."""
+    keys = iam_user(iam, scoped("a"))
+    for attempt in range(5):
+        client_id = f"ryw-{attempt}"
+        refused = connect_tcp(make, server, keys, version=5, client_id=client_id)
+        assert refused.connack == NOT_AUTHORIZED
+        set_user_policy(iam, keys, policy(allow("iot:Connect", arn("client", client_id))))
+        accepted = connect_tcp(make, server, keys, version=5, client_id=client_id)
+        assert accepted.connack == 0, f"attempt {attempt}"
+        accepted.close()
+        set_user_policy(iam, keys, scoped("a"))
+
+
 def test_bad_signature_and_missing_credentials(
     iam: Any, server: ServerThread, make: Callable[..., Client]
 ) -> None:

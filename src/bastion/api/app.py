@@ -47,6 +47,11 @@ CORS_EXPOSE_HEADERS = (
 )
 
 
+# Services whose writes can change an authorization decision, and the operations of theirs that only read.
+AUTHORIZATION_SERVICES = frozenset({"iam", "iot"})
+READ_OPERATION_PREFIXES = ("Get", "List", "Describe", "Test", "Simulate")
+
+
 @dataclass(frozen=True, slots=True)
 class ApiConfig:
     region: str
@@ -172,6 +177,10 @@ class ApiPipeline:
             output = await operation.handler(ctx, params)
         except ServiceError as exc:
             raise error_mapping.to_aws_error(service, exc) from exc
+        if service in AUTHORIZATION_SERVICES and not op_name.startswith(READ_OPERATION_PREFIXES):
+            # Read-your-writes on this node: a CONNECT right after AttachPolicy (or a policy change) is
+            # decided with it, instead of waiting for the generation watch's next tick.
+            await self._authorizer.sync_generation()
         return serialize_response(service, op_name, output, request_id)
 
     async def _authorize(
