@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="also run Bastion's QoS 0 one-to-one scenario under py-spy (writes bench/results/profile-*)",
+        help="also run Bastion's slowest scenarios under py-spy (writes bench/results/profile-*)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="results directory")
     return parser

@@ -47,6 +47,7 @@ from bastion.mqtt import (
     UnsupportedProtocolVersion,
     Will,
     encode,
+    encode_puback_success,
 )
 from bastion.services.connection_authz import IOT_CONNECT, IOT_RECEIVE, IOT_SUBSCRIBE, ConnectionAuthz
 from bastion.services.identity import Principal
@@ -285,7 +286,11 @@ class Connection:
 
     # ---- acknowledgements owed to a publisher (kept in order) -----------------------------------------
     def ack_publish(self, packet_id: int, code: ReasonCode, *, durable: bool) -> None:
-        data = encode(Puback(packet_id, code), self.version)
+        data = (
+            encode_puback_success(packet_id)
+            if code is ReasonCode.SUCCESS
+            else encode(Puback(packet_id, code), self.version)
+        )
         if durable:
             entry: list[bytes | None] = [None]
             self._acks.append(entry)

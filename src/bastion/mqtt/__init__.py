@@ -6,7 +6,7 @@ writes whatever :func:`encode` returns. See ``docs/mqtt-codec.md``.
 
 from bastion.mqtt.decode import decode_packet
 from bastion.mqtt.decoder import DEFAULT_MAX_PACKET_SIZE, Decoder
-from bastion.mqtt.encode import encode, encode_publish
+from bastion.mqtt.encode import encode, encode_puback_success, encode_publish
 from bastion.mqtt.enums import PacketType, ProtocolVersion, RetainHandling, Role
 from bastion.mqtt.errors import (
     CodecError,
@@ -103,6 +103,7 @@ __all__ = [
     "connack_return_code_v311",
     "decode_packet",
     "encode",
+    "encode_puback_success",
     "encode_publish",
     "is_valid_topic_filter",
     "is_valid_topic_name",

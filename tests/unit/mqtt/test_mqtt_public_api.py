@@ -13,8 +13,8 @@ EXPECTED = {
     "PacketType", "ProtocolVersion", "RetainHandling", "Role", "ReasonCode", "ConnackReturnCode",
     "connack_return_code_v311", "reason_code_from_connack_v311",
     # Decoding, encoding, fan-out.
-    "Decoder", "DEFAULT_MAX_PACKET_SIZE", "decode_packet", "encode", "encode_publish", "PublishFrame",
-    "restamp_publish",
+    "Decoder", "DEFAULT_MAX_PACKET_SIZE", "decode_packet", "encode", "encode_puback_success",
+    "encode_publish", "PublishFrame", "restamp_publish",
     # Errors.
     "CodecError", "DecodeError", "EncodeError", "MalformedPacket", "PacketTooLarge", "ProtocolError",
     "UnsupportedProtocolVersion",
