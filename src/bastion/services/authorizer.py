@@ -15,9 +15,9 @@ implicit deny.
 
 Policy sets are cached per IAM user, role and Cognito identity, each entry for the store generation it
 was read at (``GenerationCache``: bounded, and concurrent misses share one read); every change to a
-policy, version, attachment or role bumps the generation. API calls check the generation on each
-decision; connection views (the broker's hot path) are reloaded by ``watch_generation`` in the
-background, well within a second of the change.
+policy, version, attachment or role bumps the generation. ``watch_generation`` polls it and reloads the
+connection views (the broker's hot path) well within a second of a change; while it runs, API decisions
+trust its reading, which the API refreshes after every write it serves (read-your-writes on a node).
 """
 
 from __future__ import annotations
@@ -343,6 +343,7 @@ class Authorizer:
         self._generation = -1
         # The generation the live views were last reloaded for (the watch's, whoever noticed it first).
         self._views_generation = -1
+        self._watching = 0  # running generation watches
         current = self._current_generation
         self._owner_sets: GenerationCache[tuple[str, str], PolicySet] = GenerationCache(
             OWNER_CACHE_LIMIT, current
@@ -376,18 +377,23 @@ class Authorizer:
 
     async def watch_generation(self, interval: float = GENERATION_POLL_SECONDS) -> None:
         """Run forever: reload every live connection view whenever the generation moves (also when an
-        API decision noticed the move first)."""
-        while True:
-            try:
-                await self.sync_generation()
-                if self._views_generation != self._generation:
-                    self._views_generation = self._generation
-                    await self.reload_views()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a store hiccup must not end the watch; the next poll retries
-                log.exception("authorization generation watch failed")
-            await asyncio.sleep(interval)
+        API write noticed the move first). While it runs, decisions trust its last reading instead of
+        reading the store each time (see ``decide``)."""
+        self._watching += 1
+        try:
+            while True:
+                try:
+                    await self.sync_generation()
+                    if self._views_generation != self._generation:
+                        self._views_generation = self._generation
+                        await self.reload_views()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # a store hiccup must not end the watch; the next poll retries
+                    log.exception("authorization generation watch failed")
+                await asyncio.sleep(interval)
+        finally:
+            self._watching -= 1
 
     async def reload_views(self) -> None:
         for view in list(self._views):
@@ -510,7 +516,11 @@ class Authorizer:
     ) -> AuthzDecision:
         if principal.kind is PrincipalKind.ROOT:
             return ALLOW_ROOT
-        await self.sync_generation()
+        if not self._watching:
+            # Without the watch (embedded use, tests) every decision reads the generation itself. With
+            # it, the watch's reading is at most one poll old, and writes served by this node refresh it
+            # before they are answered (api.app): a store read per request saved, as for connections.
+            await self.sync_generation()
         sets = await self.policy_sets(principal)
         if sets is None:
             return ALLOW_ROOT
