@@ -285,8 +285,9 @@ def connect(aws: Aws, keys: Keys, client_id: str) -> tuple[Connection, int]:
 
 
 def connect_when_attached(aws: Aws, keys: Keys, client_id: str) -> tuple[Connection, int, int]:
-    """Connect, retrying a refused CONNECT for a few seconds: a new attachment takes effect within moments
-    rather than at once (on AWS as on Bastion), and device SDKs reconnect with backoff the same way.
+    """Connect, retrying a refused CONNECT for a few seconds: on AWS a new attachment takes effect within
+    moments rather than at once (Bastion applies it at once on the node that served AttachPolicy, and on
+    other nodes within a quarter of a second), and device SDKs reconnect with backoff the same way.
     The connection, its CONNACK reason code and the number of attempts."""
     deadline, attempts = time.monotonic() + 3, 1
     connection, code = connect(aws, keys, client_id)
