@@ -4,6 +4,8 @@ pool sign-ins) by their role and the AWS IoT policy attached to their identity (
 
 from __future__ import annotations
 
+import queue
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -160,3 +162,43 @@ def test_signed_in_users_need_their_role_and_an_iot_policy_on_their_identity(
     assert connect_tcp(make, server, alice_keys, client_id=bob).connack == NOT_AUTHORIZED
     # Bob's role allows his own client id, but no AWS IoT policy is attached to his identity.
     assert connect_tcp(make, server, bob_keys, client_id=bob).connack == NOT_AUTHORIZED
+
+
+def test_detaching_an_iot_policy_cuts_an_open_subscription_within_a_second(
+    server: ServerThread, public: Any, pool_id: str, user_pool: dict[str, str], make: Callable[..., Client]
+) -> None:
+    """A signed-in identity subscribed over WebSocket: detaching the IoT policy that grants Subscribe stops
+    its deliveries within a second (the connection stays); detaching the last one closes it (0x87)."""
+    alice, keys = _identity(public, pool_id, _sign_in(server, user_pool))
+    iot = admin_client(server, "iot")
+    base, subscribe = f"base-{uuid.uuid4().hex[:6]}", f"sub-{uuid.uuid4().hex[:6]}"
+    iot.create_policy(
+        policyName=base, policyDocument=policy(allow(["iot:Connect", "iot:Publish", "iot:Receive"]))
+    )
+    iot.create_policy(policyName=subscribe, policyDocument=policy(allow("iot:Subscribe")))
+    iot.attach_policy(policyName=base, target=alice)
+    iot.attach_policy(policyName=subscribe, target=alice)
+
+    api = server.server.port
+    url = presign(server, keys, f"{HOST}:{api}", scheme="ws")
+    listener = make(alice, transport="websockets").connect(api, ws_path=url.split(f":{api}", 1)[1])
+    assert listener.subscribe(f"{alice}/inbox") == [1]
+    assert listener.publish(f"{alice}/inbox", b"before") == 0
+    assert listener.expect().payload == b"before"
+
+    iot.detach_policy(policyName=subscribe, target=alice)
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        listener.publish(f"{alice}/inbox", b"probe", qos=0)
+        try:
+            listener.expect(0.05)
+        except queue.Empty:
+            break
+    else:
+        raise AssertionError("still delivering a second after the detach")
+    listener.expect_none(0.2)
+    assert listener.is_connected
+
+    iot.detach_policy(policyName=base, target=alice)
+    assert listener.wait_closed(1.5)
+    assert int(listener.disconnect_reason.value) == NOT_AUTHORIZED
