@@ -31,10 +31,17 @@ PORT_OFF = -1
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _ISSUER_RE = re.compile(r"^https?://[^/\s]+(/\S*)?$")
+_CLUSTER_URL_RE = re.compile(r"^(nats|tls)://\S+$")
+_CLUSTER_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class ConfigError(ValueError):
     """A setting has a value Bastion cannot run with."""
+
+
+class StartupError(RuntimeError):
+    """The server cannot start: something it was configured to use is unavailable (a NATS server, an
+    optional dependency). Reported as one line, without a traceback."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +83,10 @@ class Settings:
     smtp_security: str = "starttls"  # starttls, tls (implicit, usually port 465) or none
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
+    # Scale-out (docs/scaling.md): the NATS server nodes share (comma-separated URLs), and the name of
+    # the cluster, which prefixes its subjects and names its JetStream stream. None: a single node.
+    cluster_url: str | None = None
+    cluster_name: str = "bastion"
 
     def __post_init__(self) -> None:
         if not _ACCOUNT_RE.match(self.account_id):
@@ -105,6 +116,20 @@ class Settings:
             raise ConfigError(f"SMTP security must be starttls, tls or none, got {self.smtp_security!r}")
         if not 0 < self.smtp_port <= 65535:
             raise ConfigError(f"SMTP port out of range: {self.smtp_port}")
+        if self.cluster_url is not None:
+            if not all(_CLUSTER_URL_RE.match(url.strip()) for url in self.cluster_url.split(",")):
+                raise ConfigError(f"the cluster URL must be nats://host:port, got {self.cluster_url!r}")
+            if not (self.database_url or "").startswith(
+                ("postgresql://", "postgres://", "postgresql+asyncpg://")
+            ):
+                raise ConfigError(
+                    "cluster mode needs a PostgreSQL database shared by every node "
+                    "(--database postgresql://...); SQLite cannot be shared"
+                )
+        if not _CLUSTER_NAME_RE.match(self.cluster_name):
+            raise ConfigError(
+                f"the cluster name must be 1-64 letters, digits, '-' or '_', got {self.cluster_name!r}"
+            )
         if (self.admin_access_key_id is None) != (self.admin_secret_access_key is None):
             raise ConfigError(
                 "set both BASTION_ADMIN_ACCESS_KEY_ID and BASTION_ADMIN_SECRET_ACCESS_KEY, or neither"
@@ -147,6 +172,8 @@ _ENV_FIELDS: dict[str, str] = {
     "SMTP_SECURITY": "smtp_security",
     "SMTP_USERNAME": "smtp_username",
     "SMTP_PASSWORD": "smtp_password",
+    "CLUSTER_URL": "cluster_url",
+    "CLUSTER_NAME": "cluster_name",
 }
 _INT_FIELDS = {
     "api_port",

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -23,7 +24,7 @@ from bastion.broker import load_or_create as load_or_create_tls
 from bastion.broker.data_plane import BrokerDataPlane
 from bastion.broker.server import build_mqtt_server
 from bastion.clock import Clock, SystemClock
-from bastion.config import PORT_OFF, Settings
+from bastion.config import PORT_OFF, Settings, StartupError
 from bastion.sealing import Sealer, load_or_create_master_key
 from bastion.services.authorizer import Authorizer
 from bastion.services.cognito_identity.service import CognitoIdentityService, build_cognito_identity
@@ -38,6 +39,9 @@ from bastion.services.iot.simulation import IotAuthorizationService
 from bastion.services.sts.service import StsService
 from bastion.storage import interfaces as st
 from bastion.storage.factory import open_store
+
+if TYPE_CHECKING:
+    from bastion.cluster import ClusterNode
 
 log = logging.getLogger("bastion")
 
@@ -67,6 +71,7 @@ class BastionServer:
     mqtt: MqttServer | None = None
     tls: TlsMaterial | None = None
     _tls_port: int | None = None
+    cluster: ClusterNode | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -152,7 +157,19 @@ class BastionServer:
         )
         app = build_web_app(pipeline, settings.max_body_bytes, well_known_routes(cognito_idp))
         self.mqtt.add_routes(app)
+        if settings.cluster_url is not None:
+            try:
+                from bastion.cluster import ClusterNode  # only with --cluster: NATS is optional
+            except ImportError as exc:
+                raise StartupError(
+                    f"--cluster needs the NATS client: pip install 'bastion[cluster]' ({exc})"
+                ) from exc
+
+            self.cluster = ClusterNode(settings.cluster_url, settings.cluster_name, settings.data_dir)
+            await self.cluster.connect(self.mqtt.broker)
         await self.mqtt.start()
+        if self.cluster is not None:
+            await self.cluster.start()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, settings.host, settings.api_port, reuse_address=True)
@@ -199,9 +216,14 @@ class BastionServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
             self._watch = None
+        if self.cluster is not None:
+            await self.cluster.stop_receiving()
         if self.mqtt is not None:
             await self.mqtt.stop()
             self.mqtt = None
+        if self.cluster is not None:
+            await self.cluster.stop()
+            self.cluster = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

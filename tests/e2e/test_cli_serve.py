@@ -135,3 +135,39 @@ def test_help_is_enough_to_start() -> None:
     ).stdout
     for flag in ("--port", "--data-dir", "--database", "--region", "--account-id", "BASTION_API_PORT"):
         assert flag in out
+
+
+def test_a_port_already_taken_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bastion.cli.main",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path),
+                "--mqtt-port",
+                "0",
+                "--mqtt-tls-port",
+                "-1",
+                "--api-tls-port",
+                "-1",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert "bastion: cannot start:" in done.stderr and "address already in use" in done.stderr
+    assert "Traceback" not in done.stderr

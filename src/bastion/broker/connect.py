@@ -147,6 +147,14 @@ async def handle_connect(broker: Broker, conn: Connection, packet: Connect) -> N
         conn.refuse(ReasonCode.QUOTA_EXCEEDED, f"more than one CONNECT per {interval:g}s for {client_id!r}")
         return
     broker.last_connects[client_id] = now_mono
+    if broker.cluster is not None:
+        await broker.cluster.claim(client_id)  # another node's connection with this id ends first
+        if conn.is_closed():
+            return
+        if not packet.clean_start and client_id not in broker.sessions:
+            await broker.adopt_session(client_id)  # its session moves here with it
+            if conn.is_closed():
+                return
 
     # From here on nothing awaits until the session is attached: takeover and attach are one step.
     existing = broker.sessions.get(client_id)

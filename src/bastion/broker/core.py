@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from bastion.broker import connect as connect_handler
 from bastion.broker import events, publish, subscribe, will
@@ -36,12 +37,38 @@ from bastion.storage.mqtt import (
     MqttRepository,
     PutMessage,
     PutSession,
+    StoredSession,
 )
 
 log = logging.getLogger("bastion.broker")
 
 SWEEP_SECONDS = 5.0
 BASIC_INGEST_PREFIX = "$aws/rules/"
+
+
+class ClusterLink(Protocol):
+    """What the broker asks of the bus when several nodes share a store (``bastion.cluster``)."""
+
+    def make_writer(self, repository: MqttRepository) -> DurableWriter:
+        """The durable writer, whose barrier also waits for the bus to hold what was sent on it."""
+        ...
+
+    def forward(self, message: Message) -> bool:
+        """Send a message routed here to the other nodes. True when its publisher's acknowledgement
+        must wait (through the writer's barrier) for the bus to confirm it."""
+        ...
+
+    async def claim(self, client_id: str) -> None:
+        """End ``client_id``'s connection and session on any other node; hold it here."""
+        ...
+
+    def hold(self, client_id: str) -> None:
+        """This node has a session for ``client_id`` (another node's CONNECT must ask it to let go)."""
+        ...
+
+    def release(self, client_id: str) -> None:
+        """This node no longer has a session for ``client_id``."""
+        ...
 
 
 class Broker:
@@ -74,6 +101,13 @@ class Broker:
         self._sweep_seconds = sweep_seconds
         self._sweeper: asyncio.Task[None] | None = None
         self.stopping = False
+        self.cluster: ClusterLink | None = None
+
+    def attach_cluster(self, link: ClusterLink) -> None:
+        """Before ``start``: share routing, retained messages and client ids with other nodes."""
+        self.cluster = link
+        self.writer = link.make_writer(self.repository)
+        self.retained = RetainedStore(self.writer, self.limits.max_retained_messages)
 
     # ---- life ---------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -101,31 +135,43 @@ class Broker:
     async def _load_sessions(self) -> None:
         now = time.time()
         for stored in await self.repository.list_sessions():
-            if stored.expires is None:  # connected when the server stopped: it disconnected now
-                expires_at = now + stored.expiry_interval
-                self.writer.submit(
-                    PutSession(
-                        stored.client_id, stored.protocol_version, stored.expiry_interval, _wall(expires_at)
-                    )
-                )
-            else:
-                expires_at = stored.expires.timestamp()
-            if expires_at <= now:
-                self.writer.submit(DeleteSession(stored.client_id))
-                continue
-            session = Session(
-                stored.client_id, ProtocolVersion(stored.protocol_version), stored.expiry_interval
-            )
-            session.in_store = True
-            session.stored_count = stored.queued
-            session.expires_at = expires_at
-            for sub in stored.subscriptions:
-                entry = SubscriptionEntry.from_stored(sub)
-                session.subscriptions[entry.topic_filter] = entry
-                self.router.add(session, entry)
-            self.sessions[session.client_id] = session
+            if stored.expires is None and self.cluster is not None:
+                continue  # connected, maybe to another node: that node (or the client's next CONNECT) has it
+            # In a cluster the node then claims each loaded session from the others (ClusterNode.start).
+            self._restore_session(stored, now)
         if self.sessions:
             log.info("resumable MQTT sessions: %d", len(self.sessions))
+
+    def _restore_session(self, stored: StoredSession, now: float) -> None:
+        if stored.expires is None:  # connected when its node stopped: it disconnected now
+            expires_at = now + stored.expiry_interval
+            self.writer.submit(
+                PutSession(
+                    stored.client_id, stored.protocol_version, stored.expiry_interval, _wall(expires_at)
+                )
+            )
+        else:
+            expires_at = stored.expires.timestamp()
+        if expires_at <= now:
+            self.writer.submit(DeleteSession(stored.client_id))
+            return
+        session = Session(stored.client_id, ProtocolVersion(stored.protocol_version), stored.expiry_interval)
+        session.in_store = True
+        session.stored_count = stored.queued
+        session.expires_at = expires_at
+        for sub in stored.subscriptions:
+            entry = SubscriptionEntry.from_stored(sub)
+            session.subscriptions[entry.topic_filter] = entry
+            self.router.add(session, entry)
+        self.sessions[session.client_id] = session
+
+    async def adopt_session(self, client_id: str) -> None:
+        """Cluster: take ``client_id``'s persistent session from the shared store, where the node that
+        had it left it (handed over, or that node is gone). Reads the session table: the repository
+        has no read by client id yet."""
+        found = [s for s in await self.repository.list_sessions() if s.client_id == client_id]
+        if found and client_id not in self.sessions:
+            self._restore_session(found[0], time.time())
 
     async def _sweep(self) -> None:
         while True:
@@ -168,9 +214,21 @@ class Broker:
 
     # ---- routing and delivery -----------------------------------------------------------------------
     def publish(self, message: Message) -> bool:
-        """Route ``message`` (retained handling included). True when writes were submitted that the
-        publisher's acknowledgement must wait for."""
-        durable = self.retained.update(message) if message.retain else False
+        """Route ``message`` (retained handling included), and send it to the other nodes of a cluster.
+        True when writes were submitted that the publisher's acknowledgement must wait for."""
+        durable = self._route(message, store_retained=True)
+        cluster = self.cluster
+        if cluster is not None and not message.topic.startswith(BASIC_INGEST_PREFIX):
+            durable = cluster.forward(message) or durable
+        return durable
+
+    def route_remote(self, message: Message) -> bool:
+        """Route a message another node published (it stored the retained copy itself). True when
+        writes were submitted for it (QoS 1 copies queued for persistent sessions here)."""
+        return self._route(message, store_retained=False)
+
+    def _route(self, message: Message, *, store_retained: bool) -> bool:
+        durable = self.retained.update(message, store=store_retained) if message.retain else False
         if message.topic.startswith(BASIC_INGEST_PREFIX):
             return durable  # Basic Ingest goes to rules, never to subscribers
         origin = message.origin
@@ -238,6 +296,10 @@ class Broker:
     def new_session(self, client_id: str, version: ProtocolVersion, expiry: int) -> Session:
         session = Session(client_id, version, expiry)
         self.sessions[client_id] = session
+        if self.cluster is not None:
+            self.cluster.hold(client_id)
+            # Another node may have left this client id's session in the shared store: it is not resumed.
+            self.writer.submit(DeleteSession(client_id))
         if expiry > 0:
             session.in_store = True
             self.writer.submit(PutSession(client_id, int(version), expiry, None))
@@ -247,11 +309,30 @@ class Broker:
         self.router.remove_all(session)
         if self.sessions.get(session.client_id) is session:
             del self.sessions[session.client_id]
+            if self.cluster is not None:
+                self.cluster.release(session.client_id)
         if session.will_handle is not None:
             will.publish_now(self, session)
         if session.in_store:
             session.in_store = False
             self.writer.submit(DeleteSession(session.client_id))
+
+    async def hand_over(self, client_id: str) -> None:
+        """Another node takes ``client_id`` over: end its connection here as a local takeover does,
+        commit the session's state and forget the session (the store keeps a persistent one)."""
+        session = self.sessions.get(client_id)
+        if session is not None and session.connection is not None:
+            session.connection.close(
+                events.DisconnectReason.DUPLICATE_CLIENTID, code=ReasonCode.SESSION_TAKEN_OVER
+            )
+        session = self.sessions.get(client_id)  # a clean session ended with its connection
+        if session is not None and session.connection is None:
+            will.cancel(session)  # the client is back (elsewhere) before its Will Delay Interval passed
+            self.router.remove_all(session)
+            del self.sessions[client_id]
+            if self.cluster is not None:
+                self.cluster.release(client_id)
+        await self.writer.drain()
 
     def change_session_expiry(self, session: Session, expiry: int) -> None:
         session.expiry_interval = expiry

@@ -19,13 +19,23 @@ from bastion.mqtt.properties import decode_properties
 from bastion.storage.mqtt import RetainedMessage, StoredMessage
 
 _last_id = 0
+# Low 10 bits of every id: 0 for a single node; a cluster node's own number, so that nodes sharing one
+# store never pick the same id in the same microsecond (bastion.cluster sets it).
+_node_bits = 0
+
+
+def set_node_bits(bits: int) -> None:
+    global _node_bits
+    _node_bits = bits & 1023
 
 
 def new_message_id() -> int:
     """Strictly increasing ids that also sort in arrival order across restarts: microseconds since
-    1970 times 1024, moved past the previous id when the clock has not advanced (or stepped back)."""
+    1970 times 1024 plus the node's bits, moved past the previous id when the clock has not advanced
+    (or stepped back)."""
     global _last_id
-    _last_id = max(_last_id + 1, int(time.time() * 1_000_000) * 1024)
+    candidate = int(time.time() * 1_000_000) * 1024 + _node_bits
+    _last_id = candidate if candidate > _last_id else _last_id + 1024
     return _last_id
 
 

@@ -70,8 +70,9 @@ class DurableWriter:
         self._wake.set()
 
     async def drain(self) -> None:
-        """Wait until everything submitted so far is committed."""
-        if self._writes or self._callbacks:
+        """Wait until everything submitted so far is committed (a batch being committed right now
+        included: its writes have left ``_writes`` already)."""
+        if self._writes or self._callbacks or not self._idle.is_set():
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
             def release() -> None:

@@ -40,19 +40,22 @@ class RetainedStore:
         """False when storing ``message`` would pass the limit (AWS throttles such publishes)."""
         return not message.payload or message.topic in self._messages or len(self._messages) < self._limit
 
-    def update(self, message: Message) -> bool:
-        """Store (or, for an empty payload, delete) the topic's retained message. True when a write was
-        submitted to the store (the publisher's PUBACK then waits for it)."""
+    def update(self, message: Message, *, store: bool = True) -> bool:
+        """Keep (or, for an empty payload, delete) the topic's retained message. True when a write was
+        submitted to the store (the publisher's PUBACK then waits for it). ``store=False``: another
+        node of a cluster published it and wrote the store itself; only this node's copy changes."""
         topic = message.topic
         if not message.payload:
             self._updated.pop(topic, None)
-            if self._messages.pop(topic, None) is None:
+            if self._messages.pop(topic, None) is None or not store:
                 return False
             self._writer.submit(DeleteRetained(topic))
             return True
         now = time.time()
         self._messages[topic] = message
         self._updated[topic] = now
+        if not store:
+            return False
         self._writer.submit(PutRetained(message.to_retained(now)))
         return True
 

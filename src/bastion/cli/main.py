@@ -20,6 +20,7 @@ from bastion.config import (
     DEFAULT_MQTT_TLS_PORT,
     ConfigError,
     Settings,
+    StartupError,
     parse_port,
     settings_from,
 )
@@ -71,6 +72,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--account-id", help="12-digit account id [BASTION_ACCOUNT_ID, default 000000000000]")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR [BASTION_LOG_LEVEL, default INFO]")
     _mqtt_arguments(serve)
+    cluster = serve.add_argument_group("scale-out (docs/scaling.md)")
+    cluster.add_argument(
+        "--cluster",
+        dest="cluster_url",
+        help="NATS server(s) the nodes share, e.g. nats://127.0.0.1:4222; needs --database postgresql://... "
+        "[BASTION_CLUSTER_URL, default: a single node]",
+    )
+    cluster.add_argument(
+        "--cluster-name",
+        help="subject prefix and JetStream stream name of this cluster "
+        "[BASTION_CLUSTER_NAME, default bastion]",
+    )
     policy.add_parser(commands)
     codes.add_parser(commands)
     return parser
@@ -161,7 +174,16 @@ def _banner(server: BastionServer) -> str:
         f"  store:       {_redact(settings.effective_database_url)}\n"
         f"  admin keys:  {where} (access key id {admin.access_key_id})\n"
         f"{_mqtt_banner(server)}"
+        f"{_cluster_banner(server)}"
     )
+
+
+def _cluster_banner(server: BastionServer) -> str:
+    cluster = server.cluster
+    if cluster is None:
+        return ""
+    url = server.settings.cluster_url or ""
+    return f"  cluster:     {cluster.subjects.name} on {_redact(url)} (node {cluster.node_id.hex()})\n"
 
 
 def _redact(url: str) -> str:
@@ -176,7 +198,11 @@ def _redact(url: str) -> str:
 
 async def _serve(settings: Settings) -> None:
     server = BastionServer(settings)
-    await server.start()
+    try:
+        await server.start()
+    except BaseException:
+        await server.stop()  # whatever did start (store, listeners) is closed again
+        raise
     print(_banner(server), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -217,7 +243,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    _run(settings)
+    try:
+        _run(settings)
+    except (StartupError, OSError) as exc:  # a NATS server away, a port taken: one line, no traceback
+        print(f"bastion: cannot start: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,0 +1,129 @@
+"""Client-id takeover across nodes.
+
+A node that has a session for a client id (connected, or persistent and away) subscribes to that id's
+subject. A CONNECT on another node first sends a request there: the holder closes its connection as a
+local takeover does (MQTT 5 DISCONNECT 0x8E, Will, presence event), commits the session's state, forgets
+the session and answers; then the new node attaches and sends CONNACK. When no node holds the id NATS
+answers "no responders" at once, so an ordinary CONNECT waits one round trip to the NATS server.
+
+Not covered: two CONNECTs for one id on two nodes at the same instant (before either subscribed) both
+succeed; the next CONNECT for that id on either node ends the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from nats.aio.client import Client as Nats
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+
+from bastion.cluster.subjects import Subjects
+
+log = logging.getLogger("bastion.cluster")
+
+REQUEST_TIMEOUT = 2.0
+
+
+class Takeover:
+    def __init__(
+        self,
+        nats: Nats,
+        subjects: Subjects,
+        *,
+        hand_over: Callable[[str], Awaitable[None]],
+        timeout: float = REQUEST_TIMEOUT,
+    ) -> None:
+        self._nats = nats
+        self._subjects = subjects
+        self._hand_over = hand_over
+        self._timeout = timeout
+        # Client id -> its subscription being made (or made; None if that failed).
+        self._held: dict[str, asyncio.Task[Subscription | None]] = {}
+        # Unsubscriptions and hand-overs under way.
+        self._releasing: set[asyncio.Task[None]] = set()
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    async def claim(self, client_id: str) -> None:
+        """End ``client_id`` on any other node, then hold it here."""
+        if client_id in self._held:
+            return  # held here already: the local takeover does the rest
+        try:
+            await self._nats.request(self._subjects.client(client_id), b"", timeout=self._timeout)
+        except NoRespondersError:
+            pass  # nobody holds it
+        except (NatsTimeout, TimeoutError):
+            log.warning("no node answered the takeover of client id %r in time; connecting anyway", client_id)
+        except Exception as exc:
+            log.warning("takeover of client id %r failed (%r); connecting anyway", client_id, exc)
+        self.hold(client_id)
+        task = self._held.get(client_id)
+        if task is not None:
+            await asyncio.shield(task)
+            try:  # the subscription is known to the NATS server before CONNACK
+                await self._nats.flush(timeout=max(1, int(self._timeout)))
+            except Exception as exc:
+                log.warning("flushing to the bus failed: %r", exc)
+
+    def hold(self, client_id: str) -> None:
+        if client_id not in self._held:
+            self._held[client_id] = asyncio.ensure_future(self._subscribe(client_id))
+
+    async def _subscribe(self, client_id: str) -> Subscription | None:
+        try:
+            return await self._nats.subscribe(
+                self._subjects.client(client_id), cb=self._on_request(client_id)
+            )
+        except Exception as exc:
+            log.warning("cannot hold client id %r on the bus: %r", client_id, exc)
+            return None
+
+    def release(self, client_id: str) -> None:
+        task = self._held.pop(client_id, None)
+        if task is not None:
+            releasing = asyncio.ensure_future(_unsubscribe(task))
+            self._releasing.add(releasing)
+            releasing.add_done_callback(self._releasing.discard)
+
+    def _on_request(self, client_id: str) -> Callable[[Msg], Awaitable[None]]:
+        async def handle(msg: Msg) -> None:
+            # In a task of its own: handing over releases the client id, and unsubscribing cancels the
+            # subscription's own task, which runs this callback.
+            task = asyncio.ensure_future(self._serve(client_id, msg))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
+
+        return handle
+
+    async def _serve(self, client_id: str, msg: Msg) -> None:
+        try:
+            await self._hand_over(client_id)
+        except Exception:
+            log.exception("handing client id %r over failed", client_id)
+        if msg.reply:
+            try:
+                await msg.respond(b"")
+            except Exception as exc:
+                log.warning("answering the takeover of client id %r failed: %r", client_id, exc)
+
+    async def stop(self) -> None:
+        held, self._held = self._held, {}
+        for task in held.values():
+            await _unsubscribe(task)
+        if self._releasing:
+            await asyncio.gather(*self._releasing, return_exceptions=True)
+
+
+async def _unsubscribe(task: asyncio.Task[Subscription | None]) -> None:
+    try:
+        sub = await task
+        if sub is not None:
+            await sub.unsubscribe()
+    except Exception as exc:  # the connection may be gone already
+        log.debug("unsubscribing failed: %r", exc)
