@@ -32,7 +32,7 @@ from bastion.services.cognito_identity.user_pools import LocalUserPools
 from bastion.services.cognito_idp import CognitoIdpService
 from bastion.services.cognito_idp.setup import build_cognito_idp
 from bastion.services.iam.service import IamService
-from bastion.services.identity import CredentialResolver
+from bastion.services.identity import CachingCredentialResolver, CredentialResolver
 from bastion.services.iot.endpoint import Endpoints, listener_address
 from bastion.services.iot.policies import IotPolicyService
 from bastion.services.iot.simulation import IotAuthorizationService
@@ -151,7 +151,10 @@ class BastionServer:
         pipeline = ApiPipeline(
             config=ApiConfig(settings.region, settings.account_id, settings.max_body_bytes),
             fronts=fronts,
-            resolver=resolver,
+            # Resolved keys kept for the authorization generation, as for MQTT CONNECTs: a key deleted
+            # or deactivated through this node stops at once (the API refreshes the generation after the
+            # write), elsewhere within the generation poll.
+            resolver=CachingCredentialResolver(resolver, lambda: authorizer.generation),
             authorizer=authorizer,
             clock=self.clock,
         )

@@ -145,8 +145,15 @@ def test_user_keys_can_do_exactly_what_policies_allow(
         as_user.get_role(RoleName=f"open-{unique}")
     assert _error(exc) == ("AccessDenied", 403)
 
-    # Deactivated keys stop working.
+    # Deactivated keys stop working, reactivated ones work again, deleted ones stop: each at once.
     iam.update_access_key(UserName=user, AccessKeyId=key["AccessKeyId"], Status="Inactive")
+    with pytest.raises(ClientError) as exc:
+        as_user.list_roles()
+    assert _error(exc) == ("InvalidClientTokenId", 403)
+    iam.update_access_key(UserName=user, AccessKeyId=key["AccessKeyId"], Status="Active")
+    again = client_for("sts", key["AccessKeyId"], key["SecretAccessKey"]).get_caller_identity()
+    assert again["Arn"] == identity["Arn"]
+    iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
     with pytest.raises(ClientError) as exc:
         as_user.list_roles()
     assert _error(exc) == ("InvalidClientTokenId", 403)

@@ -32,7 +32,7 @@ from bastion.api.routing import route
 from bastion.clock import Clock
 from bastion.services.authorizer import Authorizer, request_context
 from bastion.services.errors import AccessDeniedError, ServiceError
-from bastion.services.identity import CredentialResolver, Principal
+from bastion.services.identity import CredentialSource, Principal
 
 log = logging.getLogger("bastion.api")
 
@@ -76,7 +76,7 @@ class ApiPipeline:
         *,
         config: ApiConfig,
         fronts: Mapping[str, Front],
-        resolver: CredentialResolver,
+        resolver: CredentialSource,
         authorizer: Authorizer,
         clock: Clock,
     ) -> None:

@@ -10,7 +10,7 @@ from bastion.api.protocols import HttpRequest
 from bastion.api.routing import SIGNING_NAMES as SERVICE_OF_SIGNING_NAME
 from bastion.auth import sigv4
 from bastion.auth.sigv4_errors import ExpiredSecurityToken, SigV4Error, UnrecognizedAccessKey
-from bastion.services.identity import CredentialError, CredentialResolver, Principal
+from bastion.services.identity import CredentialError, CredentialSource, Principal
 
 # IAM is a global service: clients sign it for us-east-1 whatever region they use.
 GLOBAL_SERVICE_REGION = {"iam": "us-east-1"}
@@ -59,7 +59,7 @@ async def authenticate(
     service: str,
     http: HttpRequest,
     payload_sha256_hex: str,
-    resolver: CredentialResolver,
+    resolver: CredentialSource,
     now: datetime,
     region: str,
 ) -> Principal:

@@ -251,7 +251,7 @@ class CredentialSource(Protocol):
 
 
 class CachingCredentialResolver:
-    """``CredentialResolver``'s answers from bounded caches, for the MQTT broker's CONNECTs.
+    """``CredentialResolver``'s answers from bounded caches, for signed API requests and MQTT CONNECTs.
 
     ``generation`` returns the authorization generation the authorizer last saw (its watch polls the store
     every 250 ms). A long-term key's secret and principal are reused only while that generation is the one
