@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -203,6 +204,9 @@ async def _serve(settings: Settings) -> None:
     except BaseException:
         await server.stop()  # whatever did start (store, listeners) is closed again
         raise
+    # Everything made while starting (modules, botocore's models, compiled policies) lives as long as
+    # the process: keep it out of the collector's full passes, which otherwise walk it on every one.
+    gc.freeze()
     print(_banner(server), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
