@@ -69,6 +69,29 @@ async def test_sessions_keep_subscriptions_and_queue_in_order(store: Store) -> N
     assert [m.message_id for m in await repo.list_queue("c1", 1)] == [10]
 
 
+async def test_one_session_is_read_by_client_id(store: Store) -> None:
+    repo = store.mqtt
+    await repo.apply(
+        [
+            PutSession("c1", 5, 3600, None),
+            PutSession("c2", 4, 60, T0),
+            PutSubscription("c1", StoredSubscription("a/+", 0)),
+            PutSubscription("c2", StoredSubscription("b", 1)),
+            PutMessage(message(10)),
+            PutMessage(message(11)),
+            Enqueue("c1", 10),
+            Enqueue("c2", 10),
+            Enqueue("c2", 11),
+        ]
+    )
+    everyone = {s.client_id: s for s in await repo.list_sessions()}
+    assert await repo.get_session("c1") == everyone["c1"]
+    assert await repo.get_session("c2") == everyone["c2"]
+    got = await repo.get_session("c2")
+    assert got is not None and got.queued == 2 and got.subscriptions == (StoredSubscription("b", 1),)
+    assert await repo.get_session("c3") is None
+
+
 async def test_writes_for_missing_sessions_or_messages_are_ignored(store: Store) -> None:
     repo = store.mqtt
     await repo.apply(

@@ -167,11 +167,10 @@ class Broker:
 
     async def adopt_session(self, client_id: str) -> None:
         """Cluster: take ``client_id``'s persistent session from the shared store, where the node that
-        had it left it (handed over, or that node is gone). Reads the session table: the repository
-        has no read by client id yet."""
-        found = [s for s in await self.repository.list_sessions() if s.client_id == client_id]
-        if found and client_id not in self.sessions:
-            self._restore_session(found[0], time.time())
+        had it left it (handed over, or that node is gone)."""
+        found = await self.repository.get_session(client_id)
+        if found is not None and client_id not in self.sessions:
+            self._restore_session(found, time.time())
 
     async def _sweep(self) -> None:
         while True:

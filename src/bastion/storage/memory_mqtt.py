@@ -128,12 +128,15 @@ class MemoryMqttRepository:
         return [self._retained[topic] for topic in sorted(self._retained)]
 
     async def list_sessions(self) -> Sequence[StoredSession]:
-        out = []
-        for client_id in sorted(self._sessions):
-            session = self._sessions[client_id]
-            subscriptions = tuple(session.subscriptions[f] for f in sorted(session.subscriptions))
-            out.append(replace(session.record, subscriptions=subscriptions, queued=len(session.queue)))
-        return out
+        return [self._stored(client_id) for client_id in sorted(self._sessions)]
+
+    async def get_session(self, client_id: str) -> StoredSession | None:
+        return self._stored(client_id) if client_id in self._sessions else None
+
+    def _stored(self, client_id: str) -> StoredSession:
+        session = self._sessions[client_id]
+        subscriptions = tuple(session.subscriptions[f] for f in sorted(session.subscriptions))
+        return replace(session.record, subscriptions=subscriptions, queued=len(session.queue))
 
     async def list_queue(self, client_id: str, limit: int) -> Sequence[StoredMessage]:
         session = self._sessions.get(client_id)

@@ -160,6 +160,10 @@ class MqttRepository(Protocol):
         """Every session with its subscriptions (in filter order) and the size of its queue."""
         ...
 
+    async def get_session(self, client_id: str) -> StoredSession | None:
+        """One session, as ``list_sessions`` gives it, or None."""
+        ...
+
     async def list_queue(self, client_id: str, limit: int) -> Sequence[StoredMessage]:
         """The first ``limit`` messages queued for a session, in message-id order (empty if none)."""
         ...

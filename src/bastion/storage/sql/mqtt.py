@@ -170,10 +170,25 @@ class SqlMqttRepository:
             ]
 
     async def list_sessions(self) -> Sequence[StoredSession]:
+        return await self._sessions(None)
+
+    async def get_session(self, client_id: str) -> StoredSession | None:
+        found = await self._sessions(client_id)
+        return found[0] if found else None
+
+    async def _sessions(self, client_id: str | None) -> list[StoredSession]:
+        """Every session, or the one of ``client_id``, read in one snapshot."""
+        sessions_q = select(_s).order_by(_s.c.client_id)
+        subs_q = select(_sub).order_by(_sub.c.client_id, _sub.c.topic_filter)
+        sizes_q = select(_q.c.client_id, func.count()).group_by(_q.c.client_id)
+        if client_id is not None:
+            sessions_q = sessions_q.where(_s.c.client_id == client_id)
+            subs_q = subs_q.where(_sub.c.client_id == client_id)
+            sizes_q = sizes_q.where(_q.c.client_id == client_id)
         async with self._db.read() as conn:
-            sessions = (await conn.execute(select(_s).order_by(_s.c.client_id))).all()
+            sessions = (await conn.execute(sessions_q)).all()
             subscriptions: dict[str, list[StoredSubscription]] = {}
-            rows = await conn.execute(select(_sub).order_by(_sub.c.client_id, _sub.c.topic_filter))
+            rows = await conn.execute(subs_q)
             for r in rows:
                 subscriptions.setdefault(r.client_id, []).append(
                     from_row(
@@ -183,7 +198,7 @@ class SqlMqttRepository:
                         retain_as_published=bool(r.retain_as_published),
                     )
                 )
-            sizes = await conn.execute(select(_q.c.client_id, func.count()).group_by(_q.c.client_id))
+            sizes = await conn.execute(sizes_q)
             counts: dict[str, int] = {row[0]: int(row[1]) for row in sizes}
         return [
             from_row(
