@@ -27,6 +27,7 @@ import nats
 import pytest
 from nats.js.errors import NotFoundError
 
+from bastion.storage.mqtt import PutSession, PutSubscription, StoredSubscription
 from bastion.testing.server import ServerThread
 from tests.conftest import POSTGRES_URL
 from tests.e2e.mqtt_support import (
@@ -377,3 +378,39 @@ def test_a_session_whose_node_is_gone_is_picked_up_from_the_store(
     second = connect_tcp(make, b, root, client_id=client_id, version=4, clean=False)
     assert second.is_connected and second.session_present is True
     assert second.expect().payload == b"queued on C"
+
+
+def test_a_session_left_connected_by_a_dead_node_is_adopted_and_expires(
+    nodes: tuple[ServerThread, ServerThread], root: Keys, make: Callable[..., Client]
+) -> None:
+    """A node killed while its client was connected leaves the session marked connected in the store.
+    Another node adopts it after two sweeps in a row found no node holding it (a session that a live
+    node holds is never taken), counts it disconnected from then on, and expires it."""
+    a, b = nodes
+    assert a.server.mqtt is not None and b.server.mqtt is not None and b.server.cluster is not None
+    store, broker, cluster = a.server.mqtt.broker.repository, b.server.mqtt.broker, b.server.cluster
+    orphan = "dead-node-" + uuid.uuid4().hex[:6]
+    # What a node killed with -9 leaves behind: the session row still says "connected" (no expiry).
+    a.call(
+        store.apply([PutSession(orphan, 5, 1, None), PutSubscription(orphan, StoredSubscription("x/y", 1))])
+    )
+    live = "live-" + uuid.uuid4().hex[:6]
+    holder = connect_tcp(make, a, root, client_id=live, clean=False, session_expiry=300)
+    assert holder.is_connected
+
+    suspects = b.call(cluster.sweep_orphans_once(set()))
+    assert orphan in suspects and live not in suspects
+    assert orphan not in broker.sessions  # seen once: only suspected
+    b.call(cluster.sweep_orphans_once(suspects))
+    adopted = broker.sessions.get(orphan)
+    assert adopted is not None and adopted.connection is None and adopted.expires_at is not None
+    assert "x/y" in adopted.subscriptions
+    assert live not in broker.sessions and holder.is_connected
+
+    async def expire_and_commit(now: float) -> None:  # on the node's own loop, as its sweeper runs
+        broker.expire_sessions(now)
+        await broker.writer.drain()
+
+    b.call(expire_and_commit(adopted.expires_at + 0.1))  # its 1 s expiry, counted from the adoption
+    assert orphan not in broker.sessions
+    assert a.call(store.get_session(orphan)) is None

@@ -9,6 +9,7 @@ events are sent), waiting a bounded time for the stream to confirm them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +49,10 @@ START_ATTEMPTS = 3
 # A hand-over waits at most this long for this node to route what the stream holds (then goes anyway).
 HAND_OVER_CATCH_UP_SECONDS = 1.5
 CLAIMS_AT_ONCE = 64
+# How often a node looks for sessions the store shows as connected that no node holds (their node died
+# without marking them disconnected). One is adopted only when two looks in a row found it orphaned, so a
+# session created a moment ago (its node still subscribing to its client id) is never taken.
+ORPHAN_SWEEP_SECONDS = 60.0
 
 
 class ClusterNode:
@@ -61,6 +66,7 @@ class ClusterNode:
         self._inbound: Inbound | None = None
         self._takeover: Takeover | None = None
         self._broker: Broker | None = None
+        self._orphan_sweeper: asyncio.Task[None] | None = None
 
     @property
     def consumer_name(self) -> str:
@@ -112,11 +118,50 @@ class ClusterNode:
         loaded = list(self._broker.sessions)
         for at in range(0, len(loaded), CLAIMS_AT_ONCE):
             await asyncio.gather(*(self._takeover.claim(c) for c in loaded[at : at + CLAIMS_AT_ONCE]))
+        self._orphan_sweeper = asyncio.create_task(self._sweep_orphans(), name="cluster-orphan-sweeper")
         log.info("cluster %r: node %s joined", subjects.name, self.node_id.hex())
+
+    async def _sweep_orphans(self) -> None:
+        suspects: set[str] = set()
+        while True:
+            await asyncio.sleep(ORPHAN_SWEEP_SECONDS)
+            try:
+                suspects = await self.sweep_orphans_once(suspects)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the store or the bus is away: the next sweep tries again
+                log.exception("looking for orphaned MQTT sessions failed")
+
+    async def sweep_orphans_once(self, suspects: set[str]) -> set[str]:
+        """Adopt the sessions found orphaned now that were ``suspects`` already (the session of a client
+        that was connected to a node that died: the store shows it connected, no node holds it). Adopted
+        sessions count as disconnected now and expire here. Returns the new suspects."""
+        assert self._broker is not None and self._takeover is not None
+        broker, takeover = self._broker, self._takeover
+        stored = await broker.repository.list_sessions()
+        candidates = [s.client_id for s in stored if s.expires is None and s.client_id not in broker.sessions]
+        orphans: set[str] = set()
+        for at in range(0, len(candidates), CLAIMS_AT_ONCE):
+            batch = candidates[at : at + CLAIMS_AT_ONCE]
+            held = await asyncio.gather(*(takeover.held_elsewhere(c) for c in batch))
+            orphans.update(c for c, elsewhere in zip(batch, held, strict=True) if not elsewhere)
+        for client_id in sorted(orphans & suspects):
+            await takeover.claim(client_id)
+            await broker.adopt_session(client_id)
+            if client_id in broker.sessions:
+                log.info("adopted the session of client id %r: its node is gone", client_id)
+            else:
+                takeover.release(client_id)
+        return orphans - suspects
 
     async def stop_receiving(self) -> None:
         """Before the broker stops: route nothing more here (what is not acknowledged to the stream
         yet stays there for this node's next start)."""
+        if self._orphan_sweeper is not None:
+            self._orphan_sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._orphan_sweeper
+            self._orphan_sweeper = None
         if self._outbound is not None:
             self._outbound.give_up_after(STOP_TIMEOUT)
         if self._inbound is not None:

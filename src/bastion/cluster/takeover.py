@@ -27,6 +27,8 @@ from bastion.cluster.subjects import Subjects
 log = logging.getLogger("bastion.cluster")
 
 REQUEST_TIMEOUT = 2.0
+# A request with this body only asks whether a node holds the client id: the holder answers and keeps it.
+PROBE = b"held?"
 
 
 class Takeover:
@@ -71,6 +73,18 @@ class Takeover:
             except Exception as exc:
                 log.warning("flushing to the bus failed: %r", exc)
 
+    async def held_elsewhere(self, client_id: str) -> bool:
+        """Whether another node holds ``client_id`` (when no answer comes, it is assumed held)."""
+        if client_id in self._held:
+            return False
+        try:
+            await self._nats.request(self._subjects.client(client_id), PROBE, timeout=self._timeout)
+        except NoRespondersError:
+            return False
+        except Exception as exc:
+            log.debug("probing client id %r: %r", client_id, exc)
+        return True
+
     def hold(self, client_id: str) -> None:
         if client_id not in self._held:
             self._held[client_id] = asyncio.ensure_future(self._subscribe(client_id))
@@ -102,10 +116,11 @@ class Takeover:
         return handle
 
     async def _serve(self, client_id: str, msg: Msg) -> None:
-        try:
-            await self._hand_over(client_id)
-        except Exception:
-            log.exception("handing client id %r over failed", client_id)
+        if msg.data != PROBE:
+            try:
+                await self._hand_over(client_id)
+            except Exception:
+                log.exception("handing client id %r over failed", client_id)
         if msg.reply:
             try:
                 await msg.respond(b"")
