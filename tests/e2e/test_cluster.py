@@ -1,7 +1,8 @@
 """Two Bastion nodes sharing one PostgreSQL schema and a NATS server (docs/scaling.md): messages
 published on one node reach subscribers on the other (MQTT QoS 0 and 1, HTTP iot-data Publish, MQTT 5
 properties), iot:Receive is still decided by the receiving connection, retained messages are shared, and
-a client id connected on one node is taken over by a CONNECT on the other.
+a client id connected on one node is taken over by a CONNECT on the other, and the iot-data connection
+API on either node answers for clients connected to the other.
 
 Each run uses its own schema and its own cluster name (subject prefix and JetStream stream), and
 deletes both at the end.
@@ -10,6 +11,7 @@ deletes both at the end.
 from __future__ import annotations
 
 import asyncio
+import json
 import queue
 import secrets
 import shutil
@@ -25,6 +27,8 @@ import asyncpg
 import boto3
 import nats
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from nats.js.errors import NotFoundError
 
 from bastion.storage.mqtt import PutSession, PutSubscription, StoredSubscription
@@ -414,3 +418,163 @@ def test_a_session_left_connected_by_a_dead_node_is_adopted_and_expires(
     b.call(expire_and_commit(adopted.expires_at + 0.1))  # its 1 s expiry, counted from the adoption
     assert orphan not in broker.sessions
     assert a.call(store.get_session(orphan)) is None
+
+
+# ---- iot-data connections across nodes -------------------------------------------------------------------
+
+
+def _data_client(node: ServerThread, keys: Keys) -> Any:
+    return boto3.client(
+        "iot-data",
+        endpoint_url=node.endpoint_url,
+        aws_access_key_id=keys.key,
+        aws_secret_access_key=keys.secret,
+        region_name=REGION,
+        config=Config(retries={"max_attempts": 1}),  # a 503 is the answer under test, not retried
+    )
+
+
+def _error(raised: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
+    response = raised.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def test_connection_api_on_b_answers_for_a_client_connected_to_a(
+    nodes: tuple[ServerThread, ServerThread], root: Keys, make: Callable[..., Client], topic: str
+) -> None:
+    a, b = nodes
+    data = _data_client(b, root)
+    client_id = "remote-" + uuid.uuid4().hex[:6]
+    watcher = connect_tcp(make, b, root)
+    assert watcher.subscribe(f"{topic}/will", f"$aws/events/presence/disconnected/{client_id}") == [1, 1]
+    device = connect_tcp(
+        make,
+        a,
+        root,
+        client_id=client_id,
+        clean=False,
+        session_expiry=600,
+        keepalive=90,
+        will=(f"{topic}/will", b"device lost", 1, False),
+    )
+    assert device.subscribe(f"{topic}/a", f"{topic}/b/#", qos=1) == [1, 1]
+    assert device.subscribe(f"{topic}/c", qos=0) == [0]
+
+    info = data.get_connection(clientId=client_id, includeSocketInformation=True)
+    assert (info["connected"], info["clientId"], info["cleanSession"]) == (True, client_id, False)
+    assert (info["sessionExpiry"], info["keepAliveDuration"], info["sourceIp"]) == (600, 90, "127.0.0.1")
+    assert abs(info["connectedSince"] - time.time() * 1000) < 60_000
+    first = data.list_subscriptions(clientId=client_id, maxResults=2)
+    assert first["subscriptions"] == [
+        {"topicFilter": f"{topic}/a", "qos": 1},
+        {"topicFilter": f"{topic}/b/#", "qos": 1},
+    ]
+    rest = data.list_subscriptions(clientId=client_id, nextToken=first["nextToken"])
+    assert rest["subscriptions"] == [{"topicFilter": f"{topic}/c", "qos": 0}]
+
+    data.delete_connection(clientId=client_id, cleanSession=True, preventWillMessage=True)
+    assert device.wait_closed()
+    assert int(device.disconnect_reason.value) == 0x98  # MQTT 5: administrative action
+    event = json.loads(watcher.expect().payload)
+    assert (event["clientId"], event["disconnectReason"]) == (client_id, "API_INITIATED_DISCONNECT")
+    watcher.expect_none()  # no Will
+    for call in (data.get_connection, data.list_subscriptions, data.delete_connection):
+        with pytest.raises(ClientError) as raised:
+            call(clientId=client_id)
+        assert _error(raised) == ("ResourceNotFoundException", 404)
+    # The session is gone on A: coming back there with Clean Start 0 finds none.
+    back = connect_tcp(make, a, root, client_id=client_id, clean=False, session_expiry=600)
+    assert back.is_connected and back.session_present is False
+
+
+def test_an_offline_session_on_a_is_described_and_ended_from_b(
+    nodes: tuple[ServerThread, ServerThread], root: Keys, make: Callable[..., Client], topic: str
+) -> None:
+    a, b = nodes
+    data = _data_client(b, root)
+    client_id = "away-" + uuid.uuid4().hex[:6]
+    device = connect_tcp(make, a, root, version=4, client_id=client_id, clean=False)
+    assert device.subscribe(topic, qos=1) == [1]
+    device.close()
+    for _ in range(250):  # A has seen the DISCONNECT
+        offline = data.get_connection(clientId=client_id)
+        if not offline["connected"]:
+            break
+        time.sleep(0.02)
+    assert (offline["connected"], offline["disconnectReason"]) == (False, "CLIENT_INITIATED_DISCONNECT")
+    assert data.list_subscriptions(clientId=client_id)["subscriptions"] == [{"topicFilter": topic, "qos": 1}]
+    with pytest.raises(ClientError) as raised:  # not connected, and the session is kept
+        data.delete_connection(clientId=client_id)
+    assert _error(raised) == ("ResourceNotFoundException", 404)
+    data.delete_connection(clientId=client_id, cleanSession=True)
+    with pytest.raises(ClientError) as raised:
+        data.get_connection(clientId=client_id)
+    assert _error(raised) == ("ResourceNotFoundException", 404)
+
+
+def test_unknown_client_id_is_not_found_from_any_node(
+    nodes: tuple[ServerThread, ServerThread], root: Keys
+) -> None:
+    for node in nodes:
+        data = _data_client(node, root)
+        for call in (data.get_connection, data.list_subscriptions, data.delete_connection):
+            with pytest.raises(ClientError) as raised:
+                call(clientId="nobody-" + uuid.uuid4().hex[:6])
+            assert _error(raised) == ("ResourceNotFoundException", 404)
+
+
+def test_a_garbled_answer_from_the_bus_is_service_unavailable(
+    nodes: tuple[ServerThread, ServerThread], root: Keys
+) -> None:
+    """Something else answering on a client id's subject gets a 503, not its words repeated."""
+    _, b = nodes
+    assert b.server.cluster is not None
+    client_id = "impostor-" + uuid.uuid4().hex[:6]
+    subject = b.server.cluster.subjects.client(client_id)
+    data = _data_client(b, root)
+
+    async def impersonate() -> list[tuple[str, int]]:
+        nc = await nats.connect(NATS_URL, connect_timeout=2, max_reconnect_attempts=0, allow_reconnect=False)
+        answers = iter([b"\x00not json", b'{"ok":{"connection":{"clientId":"someone-else"}}}', b"[" * 5000])
+
+        async def answer(msg: Any) -> None:
+            await msg.respond(next(answers))
+
+        try:
+            await nc.subscribe(subject, cb=answer)
+            await nc.flush()
+            got = []
+            for call in (data.get_connection, data.list_subscriptions, data.delete_connection):
+                with pytest.raises(ClientError) as raised:
+                    await asyncio.to_thread(call, clientId=client_id)
+                got.append(_error(raised))
+            return got
+        finally:
+            await nc.close()
+
+    assert _run(impersonate()) == [("ServiceUnavailableException", 503)] * 3
+
+
+def test_a_stray_request_on_a_client_id_subject_takes_nothing_over(
+    nodes: tuple[ServerThread, ServerThread], root: Keys, make: Callable[..., Client]
+) -> None:
+    """Only the empty body is a takeover: anything else unknown is ignored by the holder."""
+    a, b = nodes
+    assert a.server.cluster is not None
+    client_id = "stray-" + uuid.uuid4().hex[:6]
+    device = connect_tcp(make, a, root, client_id=client_id)
+    subject = a.server.cluster.subjects.client(client_id)
+
+    async def send_junk() -> None:
+        nc = await nats.connect(NATS_URL, connect_timeout=2, max_reconnect_attempts=0, allow_reconnect=False)
+        try:
+            for junk in (b"\x7fjunk", b"\x03", b"take over!"):
+                await nc.publish(subject, junk, reply="_INBOX.nobody")
+            await nc.flush()
+        finally:
+            await nc.close()
+
+    _run(send_junk())
+    # Asked after the junk on the same subscription, the holder still has the client connected.
+    assert _data_client(b, root).get_connection(clientId=client_id)["connected"] is True
+    assert device.is_connected

@@ -29,6 +29,7 @@ from bastion.broker.sessions import Delivery, Session, SubscriptionEntry
 from bastion.clock import Clock
 from bastion.mqtt import Connect, ProtocolVersion, Publish, ReasonCode, Subscribe, Unsubscribe
 from bastion.services.authorizer import Authorizer
+from bastion.services.iot_data import ConnectionInfo, SubscriptionInfo
 from bastion.storage.mqtt import (
     DeleteSession,
     DeleteSubscription,
@@ -44,6 +45,10 @@ log = logging.getLogger("bastion.broker")
 
 SWEEP_SECONDS = 5.0
 BASIC_INGEST_PREFIX = "$aws/rules/"
+
+# A client held by another node of a cluster, as that node describes it: its connection (or offline
+# persistent session) and its session's subscriptions.
+RemoteClient = tuple[ConnectionInfo, tuple[SubscriptionInfo, ...]]
 
 
 class ClusterLink(Protocol):
@@ -68,6 +73,16 @@ class ClusterLink(Protocol):
 
     def release(self, client_id: str) -> None:
         """This node no longer has a session for ``client_id``."""
+        ...
+
+    async def remote_client(self, client_id: str) -> RemoteClient | None:
+        """``client_id`` as the node holding it describes it; None when no node holds it.
+        ``UnavailableError`` when that node does not answer (in time, or sensibly)."""
+        ...
+
+    async def remote_disconnect(self, client_id: str, *, clean_session: bool, prevent_will: bool) -> bool:
+        """Run DeleteConnection on the node holding ``client_id`` and wait for it; False when no node
+        holds it. That node's refusal is raised here (``NotFoundError``, ``UnavailableError``)."""
         ...
 
 

@@ -7,6 +7,10 @@ limit, the 128 KB payload limit. Every delivery is still checked with ``iot:Rece
 subscriber's own connection view, and the answer waits for the store to commit whatever the message made
 durable (a retained message, QoS 1 copies queued for persistent sessions), as a PUBACK does. The
 caller's own ``iot:Publish`` / ``iot:RetainPublish`` were decided by the API pipeline before this runs.
+
+GetConnection, ListSubscriptions and DeleteConnection answer for the whole deployment: in a cluster, a
+client id this node does not hold is asked of the node that does (``ClusterLink.remote_client`` and
+``remote_disconnect``), which runs the ``local_*`` methods here for it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import time
 from collections.abc import Sequence
 
 from bastion.broker import will
-from bastion.broker.core import Broker
+from bastion.broker.core import Broker, RemoteClient
 from bastion.broker.events import DisconnectReason
 from bastion.broker.limits import clamp_message_expiry
 from bastion.broker.message import Message
@@ -39,6 +43,10 @@ MAX_PAYLOAD_BYTES = 128 * 1024
 
 def _ms(seconds: float) -> int:
     return int(seconds * 1000)
+
+
+def _unknown(client_id: str) -> NotFoundError:
+    return NotFoundError(f"No connection or session exists for client id {client_id}.")
 
 
 def check_topic(topic: str) -> None:
@@ -131,10 +139,38 @@ class BrokerDataPlane:
             if expires_at is not None and expires_at <= time.time():
                 session = None  # expired, not swept yet
         if session is None:
-            raise NotFoundError(f"No connection or session exists for client id {client_id}.")
+            raise _unknown(client_id)
         return session
 
-    def connection(self, client_id: str) -> ConnectionInfo:
+    async def connection(self, client_id: str) -> ConnectionInfo:
+        if client_id in self._broker.sessions or self._broker.cluster is None:
+            return self.local_connection(client_id)
+        return (await self._remote(client_id))[0]
+
+    async def subscriptions(self, client_id: str) -> Sequence[SubscriptionInfo]:
+        if client_id in self._broker.sessions or self._broker.cluster is None:
+            return self.local_subscriptions(client_id)
+        return (await self._remote(client_id))[1]
+
+    async def disconnect(self, client_id: str, *, clean_session: bool, prevent_will: bool) -> None:
+        cluster = self._broker.cluster
+        if client_id in self._broker.sessions or cluster is None or self._broker.stopping:
+            await self.local_disconnect(client_id, clean_session=clean_session, prevent_will=prevent_will)
+        elif not await cluster.remote_disconnect(
+            client_id, clean_session=clean_session, prevent_will=prevent_will
+        ):
+            raise _unknown(client_id)
+
+    async def _remote(self, client_id: str) -> RemoteClient:
+        """In a cluster, a client id this node does not hold: ask the node that does."""
+        assert self._broker.cluster is not None
+        found = await self._broker.cluster.remote_client(client_id)
+        if found is None:
+            raise _unknown(client_id)
+        return found
+
+    # ---- connections held here (what the node holding a client id runs for the others, too) ---------
+    def local_connection(self, client_id: str) -> ConnectionInfo:
         session = self._session(client_id)
         conn = session.connection
         expiry = session.expiry_interval
@@ -158,7 +194,7 @@ class BrokerDataPlane:
             disconnect_reason=None if left is None else left[1],
         )
 
-    async def disconnect(self, client_id: str, *, clean_session: bool, prevent_will: bool) -> None:
+    async def local_disconnect(self, client_id: str, *, clean_session: bool, prevent_will: bool) -> None:
         broker = self._broker
         if broker.stopping:
             raise UnavailableError("The message broker is shutting down.")
@@ -177,6 +213,6 @@ class BrokerDataPlane:
             broker.discard_session(session)
         await broker.writer.drain()
 
-    def subscriptions(self, client_id: str) -> Sequence[SubscriptionInfo]:
+    def local_subscriptions(self, client_id: str) -> tuple[SubscriptionInfo, ...]:
         session = self._session(client_id)
-        return [SubscriptionInfo(entry.topic_filter, entry.qos) for entry in session.subscriptions.values()]
+        return tuple(SubscriptionInfo(e.topic_filter, e.qos) for e in session.subscriptions.values())

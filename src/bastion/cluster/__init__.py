@@ -9,6 +9,8 @@ Only imported when ``--cluster`` is set. The broker core knows this package thro
 - ``outbound``: the ordered, bounded sender (core NATS for QoS 0, JetStream for QoS 1 and retained);
 - ``inbound``: the receivers, which route other nodes' messages to local sessions;
 - ``takeover``: client-id takeover across nodes (request/reply on a subject per connected client id);
+- ``connection_codec``, ``connections``: iot-data GetConnection, ListSubscriptions and DeleteConnection
+  asked of the node holding the client id, on the same subject;
 - ``writer``: the durable writer whose barrier also waits for the bus;
 - ``node``: ``ClusterNode``, which assembles them.
 """

@@ -21,10 +21,12 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
-from bastion.broker.core import Broker
+from bastion.broker.core import Broker, RemoteClient
+from bastion.broker.data_plane import BrokerDataPlane
 from bastion.broker.message import Message, new_message_id, set_node_bits
 from bastion.broker.persistence import DurableWriter
 from bastion.cluster import codec, node_id
+from bastion.cluster.connections import Connections
 from bastion.cluster.inbound import Inbound
 from bastion.cluster.outbound import Outbound
 from bastion.cluster.subjects import Subjects
@@ -65,6 +67,7 @@ class ClusterNode:
         self._outbound: Outbound | None = None
         self._inbound: Inbound | None = None
         self._takeover: Takeover | None = None
+        self._connections: Connections | None = None
         self._broker: Broker | None = None
         self._orphan_sweeper: asyncio.Task[None] | None = None
 
@@ -98,7 +101,10 @@ class ClusterNode:
             msg_id_prefix=self.node_id.hex(),
         )
         self._outbound.start()
-        self._takeover = Takeover(self._nats, self.subjects, hand_over=self._hand_over)
+        self._takeover = Takeover(
+            self._nats, self.subjects, hand_over=self._hand_over, answer=self._answer_request
+        )
+        self._connections = Connections(self._takeover, BrokerDataPlane(broker))
         self._inbound = Inbound(
             self._nats,
             self._js,
@@ -218,6 +224,10 @@ class ClusterNode:
             await self._inbound.catch_up(HAND_OVER_CATCH_UP_SECONDS)
         await self._broker.hand_over(client_id)
 
+    async def _answer_request(self, client_id: str, body: bytes) -> bytes:
+        assert self._connections is not None
+        return await self._connections.answer(client_id, body)
+
     def _after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this node's store committed what was submitted so far."""
         assert self._broker is not None
@@ -252,6 +262,16 @@ class ClusterNode:
     def release(self, client_id: str) -> None:
         if self._takeover is not None:
             self._takeover.release(client_id)
+
+    async def remote_client(self, client_id: str) -> RemoteClient | None:
+        assert self._connections is not None
+        return await self._connections.describe(client_id)
+
+    async def remote_disconnect(self, client_id: str, *, clean_session: bool, prevent_will: bool) -> bool:
+        assert self._connections is not None
+        return await self._connections.disconnect(
+            client_id, clean_session=clean_session, prevent_will=prevent_will
+        )
 
 
 async def _log_error(exc: Exception) -> None:

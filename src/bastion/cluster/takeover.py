@@ -6,6 +6,10 @@ local takeover does (MQTT 5 DISCONNECT 0x8E, Will, presence event), commits the 
 the session and answers; then the new node attaches and sends CONNACK. When no node holds the id NATS
 answers "no responders" at once, so an ordinary CONNECT waits one round trip to the NATS server.
 
+The same subject carries two other requests: ``PROBE`` (is the id held anywhere?) and the iot-data
+connection requests (``connection_codec``: describe, disconnect), which the holder answers without
+letting go. A takeover is exactly the empty body; anything else unknown is ignored.
+
 Not covered: two CONNECTs for one id on two nodes at the same instant (before either subscribed) both
 succeed; the next CONNECT for that id on either node ends the other.
 """
@@ -22,11 +26,14 @@ from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
+from bastion.cluster import connection_codec
 from bastion.cluster.subjects import Subjects
 
 log = logging.getLogger("bastion.cluster")
 
 REQUEST_TIMEOUT = 2.0
+# The body of a takeover request.
+TAKEOVER = b""
 # A request with this body only asks whether a node holds the client id: the holder answers and keeps it.
 PROBE = b"held?"
 
@@ -38,11 +45,13 @@ class Takeover:
         subjects: Subjects,
         *,
         hand_over: Callable[[str], Awaitable[None]],
+        answer: Callable[[str, bytes], Awaitable[bytes]],
         timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         self._nats = nats
         self._subjects = subjects
         self._hand_over = hand_over
+        self._answer = answer
         self._timeout = timeout
         # Client id -> its subscription being made (or made; None if that failed).
         self._held: dict[str, asyncio.Task[Subscription | None]] = {}
@@ -57,7 +66,7 @@ class Takeover:
         if client_id in self._held:
             return  # held here already: the local takeover does the rest
         try:
-            await self._nats.request(self._subjects.client(client_id), b"", timeout=self._timeout)
+            await self._nats.request(self._subjects.client(client_id), TAKEOVER, timeout=self._timeout)
         except NoRespondersError:
             pass  # nobody holds it
         except (NatsTimeout, TimeoutError):
@@ -84,6 +93,18 @@ class Takeover:
         except Exception as exc:
             log.debug("probing client id %r: %r", client_id, exc)
         return True
+
+    async def ask(self, client_id: str, body: bytes) -> bytes | None:
+        """Send a connection request to the node holding ``client_id``; its answer, or None when no
+        node holds it. Raises when the holder does not answer in time (``TimeoutError``) or the bus is
+        away."""
+        if client_id in self._held:
+            return None  # held here: the local broker answered already
+        try:
+            reply = await self._nats.request(self._subjects.client(client_id), body, timeout=self._timeout)
+        except NoRespondersError:
+            return None
+        return bytes(reply.data)
 
     def hold(self, client_id: str) -> None:
         if client_id not in self._held:
@@ -116,16 +137,23 @@ class Takeover:
         return handle
 
     async def _serve(self, client_id: str, msg: Msg) -> None:
-        if msg.data != PROBE:
+        body = msg.data
+        answer = b""
+        if body == TAKEOVER:
             try:
                 await self._hand_over(client_id)
             except Exception:
                 log.exception("handing client id %r over failed", client_id)
+        elif connection_codec.is_request(body):
+            answer = await self._answer(client_id, body)
+        elif body != PROBE:
+            log.debug("ignoring an unknown request about client id %r", client_id)
+            return
         if msg.reply:
             try:
-                await msg.respond(b"")
+                await msg.respond(answer)
             except Exception as exc:
-                log.warning("answering the takeover of client id %r failed: %r", client_id, exc)
+                log.warning("answering a request about client id %r failed: %r", client_id, exc)
 
     async def stop(self) -> None:
         held, self._held = self._held, {}

@@ -93,7 +93,7 @@ class DataPlane(Protocol):
         """Retained messages in topic order, starting strictly after ``after``."""
         ...
 
-    def connection(self, client_id: str) -> ConnectionInfo:
+    async def connection(self, client_id: str) -> ConnectionInfo:
         """The client's connection, or its offline persistent session; ``NotFoundError`` otherwise."""
         ...
 
@@ -102,6 +102,6 @@ class DataPlane(Protocol):
         none); ``clean_session`` also ends its persistent session, ``prevent_will`` drops its Will."""
         ...
 
-    def subscriptions(self, client_id: str) -> Sequence[SubscriptionInfo]:
+    async def subscriptions(self, client_id: str) -> Sequence[SubscriptionInfo]:
         """The subscriptions of the client's session (connected or persistent), or ``NotFoundError``."""
         ...

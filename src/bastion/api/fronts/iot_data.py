@@ -135,7 +135,8 @@ def build_iot_data_front(data: DataPlane) -> Front:
         return out
 
     async def get_connection(_ctx: CallContext, p: Params) -> Output:
-        return _connection_out(data.connection(p["clientId"]), bool(p.get("includeSocketInformation")))
+        info = await data.connection(p["clientId"])
+        return _connection_out(info, bool(p.get("includeSocketInformation")))
 
     async def delete_connection(_ctx: CallContext, p: Params) -> Output:
         await data.disconnect(
@@ -148,7 +149,7 @@ def build_iot_data_front(data: DataPlane) -> Front:
     async def list_subscriptions(_ctx: CallContext, p: Params) -> Output:
         subs, token = page_sorted(
             SUBSCRIPTIONS_LISTING,
-            data.subscriptions(p["clientId"]),
+            await data.subscriptions(p["clientId"]),
             lambda sub: sub.topic_filter,
             p.get("nextToken"),
             p.get("maxResults") or SUBSCRIPTIONS_PAGE_DEFAULT,
