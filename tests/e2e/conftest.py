@@ -15,6 +15,7 @@ from botocore.config import Config
 
 from bastion.config import Settings
 from bastion.testing.server import ServerThread, running_server
+from tests.e2e.mqtt_support import Client, Keys, admin_client, clients
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -75,3 +76,26 @@ def shift_client_clock(monkeypatch: pytest.MonkeyPatch, delta: timedelta) -> Non
         return real(remove_tzinfo) + delta
 
     monkeypatch.setattr(botocore.auth, "get_current_datetime", shifted)
+
+
+# ---- MQTT modules (each defines its own ``server``: these use whichever the requesting module has) ----
+
+
+@pytest.fixture
+def make() -> Iterator[Callable[..., Client]]:
+    """make(client_id=None, **options) -> a paho client driven from the test; all closed afterwards."""
+    with clients() as factory:
+        yield factory
+
+
+@pytest.fixture(scope="module")
+def root(server: ServerThread) -> Keys:
+    """The server's admin (account root) keys."""
+    key, secret = server.admin_keys
+    return Keys(key, secret)
+
+
+@pytest.fixture(scope="module")
+def iam(server: ServerThread) -> Any:
+    """An IAM client signed with the admin keys."""
+    return admin_client(server, "iam")

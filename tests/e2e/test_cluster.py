@@ -40,7 +40,6 @@ from tests.e2e.mqtt_support import (
     Keys,
     allow,
     arn,
-    clients,
     connect_tcp,
     deny,
     iam_user,
@@ -143,12 +142,6 @@ def third_node(
 @pytest.fixture(scope="module")
 def root() -> Keys:
     return Keys(ADMIN_KEY, ADMIN_SECRET)
-
-
-@pytest.fixture
-def make() -> Iterator[Callable[..., Client]]:
-    with clients() as factory:
-        yield factory
 
 
 @pytest.fixture

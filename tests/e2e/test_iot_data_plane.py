@@ -31,7 +31,6 @@ from tests.e2e.mqtt_support import (
     admin_client,
     allow,
     arn,
-    clients,
     connect_tcp,
     iam_user,
     mqtt_server,
@@ -49,12 +48,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
         yield thread
 
 
-@pytest.fixture(scope="module")
-def root(server: ServerThread) -> Keys:
-    key, secret = server.admin_keys
-    return Keys(key, secret)
-
-
 def data_client(endpoint: str, keys: Keys) -> Any:
     return boto3.session.Session(
         aws_access_key_id=keys.key,
@@ -67,12 +60,6 @@ def data_client(endpoint: str, keys: Keys) -> Any:
 @pytest.fixture(scope="module")
 def data(server: ServerThread, root: Keys) -> Any:
     return data_client(server.endpoint_url, root)
-
-
-@pytest.fixture
-def make() -> Iterator[Callable[..., Client]]:
-    with clients() as factory:
-        yield factory
 
 
 @pytest.fixture

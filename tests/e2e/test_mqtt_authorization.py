@@ -21,7 +21,6 @@ from tests.e2e.mqtt_support import (
     admin_client,
     allow,
     arn,
-    clients,
     connect_tcp,
     deny,
     iam_user,
@@ -39,17 +38,6 @@ NOT_AUTHORIZED = 0x87
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     with mqtt_server(tmp_path_factory.mktemp("mqtt-authz")) as thread:
         yield thread
-
-
-@pytest.fixture(scope="module")
-def iam(server: ServerThread) -> Any:
-    return admin_client(server, "iam")
-
-
-@pytest.fixture
-def make() -> Iterator[Callable[..., Client]]:
-    with clients() as factory:
-        yield factory
 
 
 def scoped(prefix: str, client_prefix: str = "dev-") -> str:

@@ -20,7 +20,6 @@ from tests.e2e.mqtt_support import (
     Client,
     Keys,
     allow,
-    clients,
     iam_user,
     mqtt_server,
     policy,
@@ -53,12 +52,6 @@ def iam(server: ServerThread) -> Any:
 @pytest.fixture(scope="module")
 def keys(iam: Any) -> Keys:
     return iam_user(iam, EVERYTHING)
-
-
-@pytest.fixture
-def make() -> Iterator[Callable[..., Client]]:
-    with clients() as factory:
-        yield factory
 
 
 def ws_path(server: ServerThread, keys: Keys, port: int) -> str:

@@ -18,10 +18,8 @@ from tests.e2e.mqtt_support import (
     HOST,
     Client,
     Keys,
-    admin_client,
     allow,
     arn,
-    clients,
     iam_user,
     mqtt_server,
     policy,
@@ -36,17 +34,6 @@ WINDOW = 1.0  # seconds: the policy-change window (the generation is polled ever
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     with mqtt_server(tmp_path_factory.mktemp("key-revocation")) as thread:
         yield thread
-
-
-@pytest.fixture(scope="module")
-def iam(server: ServerThread) -> Any:
-    return admin_client(server, "iam")
-
-
-@pytest.fixture
-def make() -> Iterator[Callable[..., Client]]:
-    with clients() as factory:
-        yield factory
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ from tests.e2e.mqtt_support import (
     Client,
     Keys,
     RawClient,
-    clients,
     connect_tcp,
     mqtt_server,
     ports,
@@ -41,18 +40,6 @@ from tests.e2e.mqtt_support import (
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     with mqtt_server(tmp_path_factory.mktemp("mqtt-protocol")) as thread:
         yield thread
-
-
-@pytest.fixture(scope="module")
-def root(server: ServerThread) -> Keys:
-    key, secret = server.admin_keys
-    return Keys(key, secret)
-
-
-@pytest.fixture
-def make() -> Iterator[Callable[..., Client]]:
-    with clients() as factory:
-        yield factory
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from bastion.broker.connection import Connection
 from bastion.mqtt import Connack, Publish, Suback, Subscribe, Subscription
 from bastion.testing.server import ServerThread
-from tests.e2e.mqtt_support import Client, Keys, clients, connect_tcp, mqtt_server, ports, raw_connect
+from tests.e2e.mqtt_support import Client, Keys, connect_tcp, mqtt_server, ports, raw_connect
 
 
 @pytest.fixture(scope="module")
@@ -24,18 +24,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
         tmp_path_factory.mktemp("mqtt-robust"), mqtt_max_connections=60, mqtt_max_queued_messages=50
     ) as t:
         yield t
-
-
-@pytest.fixture(scope="module")
-def root(server: ServerThread) -> Keys:
-    key, secret = server.admin_keys
-    return Keys(key, secret)
-
-
-@pytest.fixture
-def make() -> Iterator[Callable[..., Client]]:
-    with clients() as factory:
-        yield factory
 
 
 def _connection(server: ServerThread, client_id: str) -> Connection:
