@@ -53,7 +53,8 @@ class Connection:
     """One MQTT 5 connection over WebSocket; every call waits for the broker's answer and returns its
     MQTT 5 reason code (0 success, 1 granted QoS 1, 0x87 not authorized, …)."""
 
-    def __init__(self, client_id: str) -> None:
+    def __init__(self, client_id: str, *, ca_file: str | None = None) -> None:
+        self._ca_file = ca_file  # for wss: the CA to verify the server with (None: the system's)
         self._paho = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -96,7 +97,7 @@ class Connection:
             raise MqttError(f"not a URL: {url!r}")
         secure = parts.scheme == "wss"
         if secure:
-            self._paho.tls_set()
+            self._paho.tls_set(ca_certs=self._ca_file)
         self._paho.ws_set_options(path=f"{parts.path}?{parts.query}")
         try:
             self._paho.connect(parts.hostname, parts.port or (443 if secure else 80), keepalive=30)

@@ -72,12 +72,17 @@ class Aws:
 
     endpoint: str
     region: str
+    # For an https endpoint: the CA to verify Bastion with (None: the system's trust store).
+    ca_file: str | None = None
 
     def client(self, service: str, keys: Keys | None = None) -> Any:
         if keys is None:
             session = boto3.session.Session(region_name=self.region)
             return session.client(
-                service, endpoint_url=self.endpoint, config=Config(signature_version=UNSIGNED)
+                service,
+                endpoint_url=self.endpoint,
+                config=Config(signature_version=UNSIGNED),
+                verify=self.ca_file,
             )
         session = boto3.session.Session(
             aws_access_key_id=keys.access_key_id,
@@ -85,7 +90,7 @@ class Aws:
             aws_session_token=keys.token,
             region_name=self.region,
         )
-        return session.client(service, endpoint_url=self.endpoint)
+        return session.client(service, endpoint_url=self.endpoint, verify=self.ca_file)
 
 
 @dataclass
@@ -276,7 +281,7 @@ def short(identity_id: str) -> str:
 def connect(aws: Aws, keys: Keys, client_id: str) -> tuple[Connection, int]:
     """MQTT over WebSocket with these credentials: the connection and its CONNACK reason code."""
     url = presigned_mqtt_url(aws.endpoint, aws.region, keys.access_key_id, keys.secret, keys.token)
-    connection = Connection(client_id)
+    connection = Connection(client_id, ca_file=aws.ca_file)
     try:
         return connection, connection.connect(url)
     except BaseException:
@@ -401,6 +406,15 @@ def admin_keys(args: argparse.Namespace) -> Keys:
     return Keys(section["aws_access_key_id"], section["aws_secret_access_key"])
 
 
+def ca_file(args: argparse.Namespace, endpoint: str) -> str | None:
+    """The CA an https endpoint is verified with: --ca-file, else the one Bastion generated in its data
+    directory, else None (the system's trust store, for a certificate from a public CA)."""
+    if args.ca_file:
+        return str(args.ca_file)
+    generated = Path(args.data_dir) / "tls" / "ca.pem"
+    return str(generated) if endpoint.startswith("https://") and generated.exists() else None
+
+
 def check_reachable(endpoint: str) -> None:
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -432,6 +446,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=os.environ.get("BASTION_DATA_DIR") or DEFAULT_DATA_DIR,
         help=f"Bastion's data directory, for its admin-credentials file [default {DEFAULT_DATA_DIR}]",
     )
+    parser.add_argument(
+        "--ca-file",
+        help="for an https endpoint, the CA to verify Bastion with [default: <data dir>/tls/ca.pem when it "
+        "exists (the CA Bastion generates), else the system's trust store]",
+    )
     parser.add_argument("--access-key-id", help="admin access key id [BASTION_ADMIN_ACCESS_KEY_ID]")
     parser.add_argument("--secret-access-key", help="admin secret key [BASTION_ADMIN_SECRET_ACCESS_KEY]")
     return parser.parse_args(argv)
@@ -449,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = uuid.uuid4().hex[:8]  # in every name, so each run starts afresh
     print(f"Bastion seed flow against {endpoint} (run {run})", flush=True)
     try:
-        play(Aws(endpoint, args.region), admin, run)
+        play(Aws(endpoint, args.region, ca_file(args, endpoint)), admin, run)
     except NotAsExpected as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1

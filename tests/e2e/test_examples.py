@@ -63,6 +63,24 @@ def test_seed_flow_shows_each_step_as_aws_would_behave(server: ServerThread, tmp
     assert done.stderr == ""
 
 
+def test_seed_flow_over_https_and_wss_verifies_bastions_generated_ca(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """Against the TLS listener, the example verifies the server with the CA Bastion generated in its data
+    directory (boto3 over HTTPS, paho over WSS); with no way to verify it, it refuses to go on."""
+    https = server.server.tls_endpoint_url
+    assert https is not None
+    key, secret = server.admin_keys
+    keys = {"BASTION_ADMIN_ACCESS_KEY_ID": key, "BASTION_ADMIN_SECRET_ACCESS_KEY": secret}
+    data_dir = str(server.server.settings.data_dir)
+    done = _run(["--endpoint", https, "--data-dir", data_dir], tmp_path, **keys)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "received back: 'hello from the seed flow'" in done.stdout
+    # Another data directory has no CA: the system trust store does not know Bastion's.
+    refused = _run(["--endpoint", https, "--data-dir", str(tmp_path)], tmp_path, **keys)
+    assert refused.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in refused.stderr
+
+
 def test_seed_flow_reads_the_admin_keys_from_the_data_directory(server: ServerThread, tmp_path: Path) -> None:
     """Without keys in flags or the environment it reads <data dir>/admin-credentials, as written by
     `bastion serve`; keys the server does not know end the run with a clear message."""
