@@ -4,72 +4,24 @@ from __future__ import annotations
 
 import configparser
 import json
-import os
-import re
-import signal
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
 
-BANNER_ENDPOINT = re.compile(r"endpoint:\s+(http://\S+)")
+from tests.e2e.serve_process import clean_env, serve_command, serving
 
 
 @contextmanager
 def _serve(data_dir: Path, *extra: str) -> Iterator[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bastion.cli.main",
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-            # MQTT and TLS listeners on free ports too: tests never take the fixed default ports.
-            "--mqtt-port",
-            "0",
-            "--mqtt-tls-port",
-            "0",
-            "--api-tls-port",
-            "0",
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    try:
-        endpoint = None
-        deadline = time.monotonic() + 30
-        assert process.stdout is not None
-        while endpoint is None and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            match = BANNER_ENDPOINT.search(line)
-            if match:
-                endpoint = match.group(1)
-        assert endpoint, "bastion serve did not print its endpoint"
-        yield endpoint
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            assert process.wait(15) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
+    """``bastion serve`` running; its endpoint. It must then stop cleanly on SIGTERM."""
+    with serving(data_dir, *extra) as served:
+        yield served.banner["endpoint"]
+    assert served.process.returncode == 0, "bastion serve did not stop cleanly on SIGTERM"
 
 
 def _admin_session(data_dir: Path) -> boto3.session.Session:
@@ -144,27 +96,11 @@ def test_a_port_already_taken_is_one_line_not_a_traceback(tmp_path: Path) -> Non
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
         done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bastion.cli.main",
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(tmp_path),
-                "--mqtt-port",
-                "0",
-                "--mqtt-tls-port",
-                "-1",
-                "--api-tls-port",
-                "-1",
-            ],
+            serve_command(tmp_path, "--port", str(port), "--mqtt-tls-port", "-1", "--api-tls-port", "-1"),
             capture_output=True,
             text=True,
-            env=env,
+            env=clean_env(),
             timeout=60,
             check=False,
         )

@@ -4,11 +4,8 @@ restart and a ``kill -9`` of ``bastion serve`` (the broker acknowledges only aft
 from __future__ import annotations
 
 import configparser
-import os
-import re
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,9 +28,7 @@ from tests.e2e.mqtt_support import (
     connect_tcp,
     mqtt_server,
 )
-
-MQTT_LINE = re.compile(r"mqtt:\s+mqtt://\S+:(\d+)")
-ENDPOINT_LINE = re.compile(r"endpoint:\s+http://\S+:(\d+)")
+from tests.e2e.serve_process import serving
 
 
 def _root(data_dir: Path) -> Keys:
@@ -77,53 +72,10 @@ def test_restart_keeps_sessions_queues_and_retained(tmp_path: Path) -> None:
 
 @contextmanager
 def _serve(data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], int, int]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bastion.cli.main",
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-            "--mqtt-port",
-            "0",
-            "--mqtt-tls-port",
-            "off",
-            "--api-tls-port",
-            "off",
-            "--mqtt-connect-interval",
-            "0",
-            "--log-level",
-            "WARNING",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    try:
-        mqtt_port = api_port = None
-        deadline = time.monotonic() + 30
-        assert process.stdout is not None
-        while (mqtt_port is None or api_port is None) and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            if found := MQTT_LINE.search(line):
-                mqtt_port = int(found.group(1))
-            if found := ENDPOINT_LINE.search(line):
-                api_port = int(found.group(1))
-        assert mqtt_port and api_port, "bastion serve did not print its MQTT endpoint"
-        yield process, mqtt_port, api_port
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+    """``bastion serve`` with MQTT over TCP only: the process, its MQTT port and its API port."""
+    extra = ("--mqtt-tls-port", "off", "--api-tls-port", "off", "--mqtt-connect-interval", "0")
+    with serving(data_dir, *extra, "--log-level", "WARNING", wait_for=("endpoint", "mqtt")) as served:
+        yield served.process, served.port("mqtt"), served.port("endpoint")
 
 
 def _password(keys: Keys, api_port: int) -> str:
