@@ -130,10 +130,14 @@ class BastionServer:
             self.tls = load_or_create_tls(
                 settings.data_dir, settings.host, settings.tls_cert, settings.tls_key
             )
+        # One resolver for signed API requests and SigV4 CONNECTs: resolved keys are kept for the
+        # authorization generation, so a key deleted or deactivated through this node stops at once (the
+        # API refreshes the generation after the write), elsewhere within the generation poll.
+        credentials = CachingCredentialResolver(resolver, lambda: authorizer.generation)
         self.mqtt = build_mqtt_server(
             settings,
             authorizer=authorizer,
-            resolver=resolver,
+            credentials=credentials,
             repository=self.store.mqtt,
             clock=self.clock,
             tls=self.tls,
@@ -151,10 +155,7 @@ class BastionServer:
         pipeline = ApiPipeline(
             config=ApiConfig(settings.region, settings.account_id, settings.max_body_bytes),
             fronts=fronts,
-            # Resolved keys kept for the authorization generation, as for MQTT CONNECTs: a key deleted
-            # or deactivated through this node stops at once (the API refreshes the generation after the
-            # write), elsewhere within the generation poll.
-            resolver=CachingCredentialResolver(resolver, lambda: authorizer.generation),
+            resolver=credentials,
             authorizer=authorizer,
             clock=self.clock,
         )

@@ -24,7 +24,7 @@ from bastion.broker.websocket import WebSocketEndpoint
 from bastion.clock import Clock
 from bastion.config import PORT_OFF, Settings
 from bastion.services.authorizer import Authorizer
-from bastion.services.identity import CachingCredentialResolver, CredentialResolver
+from bastion.services.identity import CredentialSource
 from bastion.services.policy_documents import PolicyKind, check_policy
 from bastion.storage.mqtt import MqttRepository
 
@@ -131,12 +131,13 @@ def build_mqtt_server(
     settings: Settings,
     *,
     authorizer: Authorizer,
-    resolver: CredentialResolver,
+    credentials: CredentialSource,
     repository: MqttRepository,
     clock: Clock,
     tls: TlsMaterial | None,
 ) -> MqttServer:
-    """The broker as ``bastion serve`` configures it."""
+    """The broker as ``bastion serve`` configures it. ``credentials`` resolves the access keys of SigV4
+    CONNECTs; CONNECTs come in storms, so ``bastion serve`` passes its caching resolver."""
     anonymous = None
     if settings.mqtt_anonymous_policy:
         policies = anonymous_policies(settings.mqtt_anonymous_policy)
@@ -153,8 +154,6 @@ def build_mqtt_server(
         tls_port=None if settings.mqtt_tls_port == PORT_OFF else settings.mqtt_tls_port,
         tls=tls,
     )
-    # CONNECTs come in storms: credentials from caches that the authorization generation keeps current.
-    credentials = CachingCredentialResolver(resolver, lambda: authorizer.generation)
     authenticator = Authenticator(credentials, clock, region=settings.region, anonymous=anonymous)
     return MqttServer(
         listeners,

@@ -7,10 +7,10 @@ Three kinds of credentials exist:
 * temporary keys (``ASIA…``) from STS or Cognito identity pools. Their session token is a sealed record
   of the whole session (key, secret, expiry, principal), so they need no storage lookup.
 
-``CredentialResolver`` reads the store on every call (the HTTP API's path). ``CachingCredentialResolver``
-gives the same answers to the MQTT broker, whose CONNECTs come in storms, from bounded caches: a user key
-resolved at the current authorization generation is reused until the generation moves (every change to a
-user or its keys bumps it), and an opened session token is reused until it expires.
+``CredentialResolver`` reads the store on every call. ``CachingCredentialResolver`` gives the same answers
+from bounded caches (``bastion serve`` uses one for signed API requests and MQTT CONNECTs alike): a user
+key resolved at the current authorization generation is reused until the generation moves (every change
+to a user or its keys bumps it), and an opened session token is reused until it expires.
 """
 
 from __future__ import annotations
