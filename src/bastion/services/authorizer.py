@@ -410,7 +410,7 @@ class Authorizer:
             refs = {p.label: iam_policy_ref(p.label) for p in policies}
             return PolicySet(f"{kind} {owner}'s policies", policies, refs=refs)
 
-        return await self._owner_sets.get((kind, owner), load)
+        return await self._owner_sets.get((kind, owner.lower()), load)  # IAM names ignore case
 
     async def _bound_set(self, principal: Principal) -> PolicySet:
         """The policies configured for an ANONYMOUS principal (cached for the generation)."""
